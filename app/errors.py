@@ -1,0 +1,28 @@
+"""The one error hierarchy. Expected business failures carry a 4xx status and a clear message
+(Chinese ``user_message`` for end users, English ``str()`` for logs and the CLI)."""
+
+from __future__ import annotations
+
+
+class MianshenError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, user_message: str | None = None) -> None:
+        super().__init__(message)
+        self.user_message = user_message or message
+
+
+class NotFound(MianshenError):
+    status_code = 404
+
+
+class Conflict(MianshenError):
+    status_code = 409
+
+
+class Forbidden(MianshenError):
+    status_code = 403
+
+
+class ValidationFailed(MianshenError):
+    status_code = 422

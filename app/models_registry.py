@@ -1,0 +1,4 @@
+"""Imports every package's ``models`` so ``SQLModel.metadata`` knows all tables (Alembic and
+tests use this). Add a line here when a domain gains tables."""
+
+import app.datahub.models  # noqa: F401
