@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -20,13 +21,16 @@ def synth_city(
     persons: int = typer.Option(10_000, help="Number of persons in the population registry."),
     enterprises: int = typer.Option(1_000, help="Number of enterprises and individual businesses."),
     seed: int = typer.Option(1, help="Random seed: the same seed writes the same city."),
-    year: int = typer.Option(synth.REFERENCE_YEAR, help="Reference year of the data."),
+    as_of: datetime = typer.Option(
+        synth.REFERENCE_DATE.isoformat(), formats=["%Y-%m-%d"],
+        help="Extraction date of the data: no record is dated after it.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Write a deterministic synthetic city: one CSV per dataset, a few percent of dirty rows."""
     with progress_bar(enabled=not json_output) as progress:
         report = synth.generate_city(
-            out, persons=persons, enterprises=enterprises, seed=seed, year=year,
+            out, persons=persons, enterprises=enterprises, seed=seed, as_of=as_of.date(),
             on_progress=synth.progress_reporter(progress),
         )
     if json_output:
