@@ -60,6 +60,8 @@ def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
             columns.append(pl.lit(None, dtype=dtype).alias(column))
         elif column in _period_columns(name) and frame.schema[column] == pl.String:
             columns.append(_period_from_text(pl.col(column)).alias(column))
+        elif dtype == pl.Date() and frame.schema[column] == pl.String:
+            columns.append(pl.col(column).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
         else:
             columns.append(pl.col(column).cast(dtype, strict=False))
     return frame.select(columns)

@@ -1,0 +1,112 @@
+"""Loading evaluation frames from the database (all queries of the eligibility package).
+
+:func:`load_subject_data` reads every dataset a subject kind's view needs -- the base table and
+the related tables -- into Polars frames in the evaluator's schema, optionally restricted to some
+subject keys (then related rows are read only for those subjects). On PostgreSQL a full load
+streams ``COPY (SELECT ...) TO STDOUT`` as CSV straight into Polars; restricted loads and SQLite
+use plain SELECTs. Only pseudonymous keys and non-personal columns are read: the ``pii`` column
+never leaves the database here.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Engine
+
+from eligibility.frames import SubjectData, conform, empty_frame
+from eligibility.views import frame_schema, view
+
+CHUNK = 5_000  # keys per IN (...) query
+
+
+def _select(name: str) -> str:
+    return "SELECT " + ", ".join(f'"{c}"' for c in frame_schema(name)) + f' FROM "{name}"'
+
+
+def _raw_schema(name: str) -> dict[str, pl.DataType]:
+    """How the columns arrive from the database: periods as text, the rest as the frame wants."""
+    schema = dict(frame_schema(name))
+    from eligibility.frames import _period_columns
+
+    for column in _period_columns(name):
+        schema[column] = pl.String()
+    return schema
+
+
+def _load_copy(engine: Engine, name: str) -> pl.DataFrame:
+    buffer = io.BytesIO()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        statement = f"COPY ({_select(name)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        with cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for chunk in copy:
+                buffer.write(chunk)
+        raw.commit()
+    finally:
+        raw.close()
+    if buffer.tell() == 0:
+        return empty_frame(name)
+    buffer.seek(0)
+    frame = pl.read_csv(buffer, schema=_raw_schema(name))
+    return conform(name, frame)
+
+
+def _rows_to_frame(name: str, rows: Sequence[Any]) -> pl.DataFrame:
+    raw_schema = _raw_schema(name)
+    loose = {c: (pl.String() if d == pl.Date() else d) for c, d in raw_schema.items()}
+    values = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in rows]
+    frame = pl.DataFrame(values, schema=loose, orient="row")
+    return conform(name, frame)
+
+
+def _load_select(engine: Engine, name: str, column: str | None = None,
+                 keys: Sequence[str] | None = None) -> pl.DataFrame:
+    query = _select(name)
+    if keys is None:
+        with engine.connect() as connection:
+            rows = connection.execute(text(query)).all()
+        return _rows_to_frame(name, rows)
+    parts = []
+    statement = text(query + f' WHERE "{column}" IN :keys').bindparams(bindparam("keys", expanding=True))
+    with engine.connect() as connection:
+        for start in range(0, len(keys), CHUNK):
+            chunk = list(keys[start : start + CHUNK])
+            parts.append(_rows_to_frame(name, connection.execute(statement, {"keys": chunk}).all()))
+    return pl.concat(parts) if parts else empty_frame(name)
+
+
+def load_frame(engine: Engine, name: str) -> pl.DataFrame:
+    if engine.dialect.name == "postgresql":
+        return _load_copy(engine, name)
+    return _load_select(engine, name)
+
+
+def load_subject_data(engine: Engine, kind: str, keys: Sequence[str] | None = None) -> SubjectData:
+    """Frames for every dataset of ``kind``'s view; only ``keys``' subjects when given."""
+    v = view(kind)
+    if keys is None:
+        return SubjectData(kind, {name: load_frame(engine, name) for name in v.datasets()})
+    base = _load_select(engine, v.base, v.key, list(dict.fromkeys(keys)))
+    frames: dict[str, pl.DataFrame] = {v.base: base}
+    for relation in v.relations.values():
+        wanted = base.get_column(relation.subject_column).drop_nulls().unique().to_list()
+        parts = [_load_select(engine, relation.dataset, column, wanted)
+                 for column in relation.related_columns]
+        if relation.dataset in frames:
+            parts.insert(0, frames[relation.dataset])
+        frames[relation.dataset] = pl.concat(parts).unique(maintain_order=True)
+    return SubjectData(kind, frames)
+
+
+def find_keys(engine: Engine, name: str, column: str, value: str) -> list[str]:
+    """Subject keys of dataset ``name`` whose ``column`` equals ``value`` (explain lookups)."""
+    key = view("child").key if name == "birth_certificate" else column
+    statement = text(f'SELECT "{key}" FROM "{name}" WHERE "{column}" = :value ORDER BY 1')
+    with engine.connect() as connection:
+        return [row[0] for row in connection.execute(statement, {"value": value})]
