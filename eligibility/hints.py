@@ -163,7 +163,9 @@ def _comparison(ctx: HintContext, node: Binary, text: str) -> list[str]:
     if node.left.type is not None and node.left.type.is_textual and node.op in ("==", "!="):
         wanted = f"要求为{shown_right}" if node.op == "==" else f"不得为{shown_right}"
         return [f"{label}为{shown_left},{wanted}"]
-    if isinstance(node.right, Literal | Unary) or right_label == shown_right:
+    plain_right = isinstance(node.right, Literal | Unary) or (
+        isinstance(node.right, Name) and isinstance(node.right.ref, ParamRef))
+    if plain_right or right_label == shown_right:
         sentence = f"{label} {shown_left} {FAILED_AS[node.op]} {shown_right}"
     else:
         sentence = f"{label} {shown_left} {FAILED_AS[node.op]} {right_label} {shown_right}"

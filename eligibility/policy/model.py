@@ -107,11 +107,12 @@ class TableOutput(Strict):
 
 
 Cell = int | float | str | bool | date
+OutCell = int | float | str | bool | date | None
 
 
 class TableRule(Strict):
     when: list[Cell] = Field(min_length=1, max_length=50)
-    then: list[Cell] = Field(min_length=1, max_length=50)
+    then: list[OutCell] = Field(min_length=1, max_length=50)
     note: str | None = None
 
 
@@ -126,7 +127,7 @@ class DecisionTable(Strict):
     inputs: list[TableInput] = Field(min_length=1, max_length=10)
     outputs: list[TableOutput] = Field(min_length=1, max_length=10)
     rules: list[TableRule] = Field(min_length=1, max_length=500)
-    default: list[Cell] | None = Field(default=None, description="outputs when no rule matches")
+    default: list[OutCell] | None = Field(default=None, description="outputs when no rule matches")
 
 
 class BenefitKind(StrEnum):
