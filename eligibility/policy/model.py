@@ -10,13 +10,25 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.datahub.catalog import Department
 
 IDENT = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+def _expression_text(value: object) -> object:
+    """YAML reads ``amount: 7500`` or ``when: true`` as a number or a bool: both are expressions."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+Expr = Annotated[str, BeforeValidator(_expression_text), Field(min_length=1, max_length=4000)]
 
 
 class Strict(BaseModel):
@@ -83,7 +95,7 @@ class Format(StrEnum):
 
 
 class Definition(Strict):
-    expr: str = Field(min_length=1, max_length=4000)
+    expr: Expr
     label: str = Field(min_length=1, max_length=100, description="plain-Chinese name, e.g. 裁员率")
     format: Format | None = None
 
@@ -91,12 +103,12 @@ class Definition(Strict):
 class Condition(Strict):
     name: str = Field(pattern=IDENT)
     description: str = Field(min_length=1, max_length=300, description="plain Chinese, shown to citizens")
-    when: str = Field(min_length=1, max_length=4000)
+    when: Expr
 
 
 class TableInput(Strict):
     name: str = Field(pattern=IDENT)
-    expr: str = Field(min_length=1, max_length=4000)
+    expr: Expr
     label: str | None = None
 
 
@@ -148,17 +160,17 @@ class BenefitPeriod(StrEnum):
 class EndCondition(Strict):
     name: str = Field(pattern=IDENT)
     description: str = Field(min_length=1, max_length=300)
-    when: str = Field(min_length=1, max_length=4000)
-    end_date: str | None = Field(default=None, description="expression: the last day covered")
+    when: Expr
+    end_date: Expr | None = Field(default=None, description="expression: the last day covered")
 
 
 class Benefit(Strict):
     kind: BenefitKind
     name: str = Field(min_length=1, max_length=100, description="what is granted, in Chinese")
-    amount: str | None = Field(default=None, description="expression in fen (money)")
-    tier: str | None = Field(default=None, description="expression naming the tier")
+    amount: Expr | None = Field(default=None, description="expression in fen (money)")
+    tier: Expr | None = Field(default=None, description="expression naming the tier")
     period: BenefitPeriod = BenefitPeriod.ONCE
-    start: str | None = Field(default=None, description="expression: first period or date covered")
+    start: Expr | None = Field(default=None, description="expression: first period or date covered")
     start_rule: str | None = Field(default=None, description="the start rule in plain Chinese")
     end_conditions: list[EndCondition] = Field(default_factory=list, max_length=20)
     certificate_type: str | None = None
@@ -173,7 +185,7 @@ class TriggerKind(StrEnum):
 
 class Trigger(Strict):
     kind: TriggerKind
-    date: str | None = Field(default=None, description="date_reached: expression of the date")
+    date: Expr | None = Field(default=None, description="date_reached: expression of the date")
     dataset: str | None = Field(default=None, description="life_event: catalog dataset")
     description: str | None = None
 
@@ -233,7 +245,7 @@ class PolicyDocument(Strict):
     parameters: dict[str, Parameter] = Field(default_factory=dict, max_length=100)
     definitions: dict[str, Definition] = Field(default_factory=dict, max_length=100)
     conditions: list[Condition] = Field(min_length=1, max_length=100)
-    eligible: str | None = Field(default=None, description="expression; default: all conditions")
+    eligible: Expr | None = Field(default=None, description="expression; default: all conditions")
     decision_tables: dict[str, DecisionTable] = Field(default_factory=dict, max_length=20)
     benefit: Benefit
     triggers: list[Trigger] = Field(min_length=1, max_length=20)

@@ -103,8 +103,11 @@ def _map_offset(text: str, node: ScalarNode, offset: int) -> tuple[int, int]:
         if i == offset:
             return line, column
         if src_index < end:
+            if text[src_index] == "\n":
+                line, column = line + 1, 1
+            else:
+                column += 1
             src_index += 1
-            column += 1
     return line, column
 
 
