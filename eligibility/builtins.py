@@ -52,7 +52,8 @@ def safe_date(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
     )
     days_in_month = first.dt.month_end().dt.day().cast(I64)
     valid = valid_month & day.is_between(1, days_in_month)
-    return pl.when(valid).then(first.dt.offset_by(pl.format("{}d", day - 1)))
+    offset = pl.when(valid).then(day - 1).otherwise(0)  # both branches are computed: keep it small
+    return pl.when(valid).then(first.dt.offset_by(pl.format("{}d", offset)))
 
 
 def age(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
@@ -90,7 +91,8 @@ def add_months(d: pl.Expr, n: pl.Expr) -> pl.Expr:
 
 def add_days(d: pl.Expr, n: pl.Expr) -> pl.Expr:
     days = d.cast(I64) + n
-    return pl.when(days.is_between(-700_000, 2_900_000)).then(days.cast(pl.Int32).cast(pl.Date))
+    in_range = days.is_between(-700_000, 2_900_000)
+    return pl.when(in_range).then(pl.when(in_range).then(days).otherwise(0).cast(pl.Int32).cast(pl.Date))
 
 
 def period_of(d: pl.Expr) -> pl.Expr:

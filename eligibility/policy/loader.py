@@ -37,6 +37,8 @@ def _schema_issues(error: pydantic.ValidationError, source: SourceDocument) -> l
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = f"unknown key {path[-1]!r}"
+        elif item["type"] in ("too_long", "string_too_long"):
+            message = f"too long (at most {item.get('ctx', {}).get('max_length', '?')})"
         elif item["type"] == "missing":
             message = f"missing required key {path[-1]!r}"
         issues.append(source.issue(message, path))

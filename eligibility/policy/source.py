@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-MAX_DOCUMENT_BYTES = 1_000_000
+MAX_DOCUMENT_BYTES = 200_000  # pure-Python YAML parses this in well under a second
 MAX_NODES = 50_000
 MAX_NESTING = 40
 
@@ -162,12 +162,34 @@ class _TooDeep(_TooBig):
     pass
 
 
+MAX_BRACKETS = 100
+
+
+def _check_bracket_depth(text: str) -> None:
+    """Reject deep flow nesting before PyYAML, whose scanner is quadratic in it."""
+    depth = 0
+    line = 1
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_BRACKETS:
+                raise PolicyError([Issue(f"more than {MAX_BRACKETS} nested brackets", line, 1)])
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char == "\n":
+            line += 1
+
+
 def read_source(text: str) -> SourceDocument:
     """Parse YAML text into data with positions; raises :class:`PolicyError`."""
     if len(text.encode("utf-8", errors="replace")) > MAX_DOCUMENT_BYTES:
         raise PolicyError([Issue(f"policy file larger than {MAX_DOCUMENT_BYTES} bytes", 1, 1)])
-    loader = yaml.SafeLoader(text)
+    _check_bracket_depth(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        # The pure-Python loader on purpose: libyaml's recursive composer can crash the process
+        # on deeply nested input, this one raises RecursionError, which is reported.
+        loader = yaml.SafeLoader(text)
         root = loader.get_single_node()
         if root is None:
             raise PolicyError([Issue("empty policy file", 1, 1)])
@@ -190,7 +212,8 @@ def read_source(text: str) -> SourceDocument:
     except RecursionError:
         raise PolicyError([Issue("YAML nested too deeply", 1, 1)]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if builder.issues:
         raise PolicyError(builder.issues)
     return SourceDocument(text=text, data=data, nodes=builder.nodes)

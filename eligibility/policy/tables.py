@@ -338,7 +338,8 @@ def cell_test(cell: Cell, value: pl.Expr, type_: Type) -> pl.Expr:
 
 def _literal_point(point: Point, type_: Type) -> pl.Expr:
     if type_.kind is Kind.DATE:
-        return pl.lit(date.fromordinal(int(point)), dtype=pl.Date)  # type: ignore[arg-type]
+        ordinal = min(max(int(point), 1), date.max.toordinal())  # type: ignore[arg-type]
+        return pl.lit(date.fromordinal(ordinal), dtype=pl.Date)
     if type_.kind is Kind.DECIMAL:
         return pl.lit(float(point), dtype=pl.Float64)  # type: ignore[arg-type]
     return pl.lit(point, dtype=pl.Int64)
