@@ -73,8 +73,10 @@ def birthday(birth: pl.Expr, years: pl.Expr) -> pl.Expr:
 def months_between(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     total = (year_of(b) - year_of(a)) * 12 + month_of(b) - month_of(a)
     return (
-        pl.when((total > 0) & (day_of(b) < day_of(a))).then(total - 1)
-        .when((total < 0) & (day_of(b) > day_of(a))).then(total + 1)
+        pl.when((total > 0) & (day_of(b) < day_of(a)))
+        .then(total - 1)
+        .when((total < 0) & (day_of(b) > day_of(a)))
+        .then(total + 1)
         .otherwise(total)
     )
 
@@ -83,7 +85,9 @@ def add_months(d: pl.Expr, n: pl.Expr) -> pl.Expr:
     index = year_of(d) * 12 + month_of(d) - 1 + n
     year, month = index.floordiv(12), index % 12 + 1
     valid = year.is_between(1, 9999)
-    first = pl.date(pl.when(valid).then(year).otherwise(2000), pl.when(valid).then(month).otherwise(1), 1)
+    first = pl.date(
+        pl.when(valid).then(year).otherwise(2000), pl.when(valid).then(month).otherwise(1), 1
+    )
     last_day = first.dt.month_end().dt.day().cast(I64)
     day = pl.min_horizontal(day_of(d), last_day)
     return pl.when(valid).then(first.dt.offset_by(pl.format("{}d", day - 1)))
@@ -92,7 +96,9 @@ def add_months(d: pl.Expr, n: pl.Expr) -> pl.Expr:
 def add_days(d: pl.Expr, n: pl.Expr) -> pl.Expr:
     days = d.cast(I64) + n
     in_range = days.is_between(-700_000, 2_900_000)
-    return pl.when(in_range).then(pl.when(in_range).then(days).otherwise(0).cast(pl.Int32).cast(pl.Date))
+    return pl.when(in_range).then(
+        pl.when(in_range).then(days).otherwise(0).cast(pl.Int32).cast(pl.Date)
+    )
 
 
 def period_of(d: pl.Expr) -> pl.Expr:

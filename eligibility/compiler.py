@@ -137,7 +137,14 @@ class ExprCompiler:
         left, right = self.numeric(node.left, decimal), self.numeric(node.right, decimal)
         if decimal:
             left, right = left.round(builtins.DECIMAL_PLACES), right.round(builtins.DECIMAL_PLACES)
-        ops = {"==": left.eq, "!=": left.ne, "<": left.lt, "<=": left.le, ">": left.gt, ">=": left.ge}
+        ops = {
+            "==": left.eq,
+            "!=": left.ne,
+            "<": left.lt,
+            "<=": left.le,
+            ">": left.gt,
+            ">=": left.ge,
+        }
         return ops[node.op](right)
 
     def _membership(self, node: Membership) -> pl.Expr:
@@ -164,7 +171,10 @@ class ExprCompiler:
     def _ifelse(self, node: IfElse) -> pl.Expr:
         assert node.condition and node.then and node.otherwise and node.type
         condition = self.compile(node.condition)
-        then, otherwise = self.cast_to(node.then, node.type), self.cast_to(node.otherwise, node.type)
+        then, otherwise = (
+            self.cast_to(node.then, node.type),
+            self.cast_to(node.otherwise, node.type),
+        )
         return pl.when(condition).then(then).when(~condition).then(otherwise)
 
     def cast_to(self, node: Node, type_: Type) -> pl.Expr:

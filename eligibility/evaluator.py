@@ -44,8 +44,10 @@ class EvaluationRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "policy_id": self.policy_id, "policy_version": self.policy_version,
-            "subject_kind": self.subject_kind, "as_of": self.as_of.isoformat(),
+            "policy_id": self.policy_id,
+            "policy_version": self.policy_version,
+            "subject_kind": self.subject_kind,
+            "as_of": self.as_of.isoformat(),
             "parameters": {k: _jsonable(v) for k, v in self.parameters.items()},
             "engine_version": self.engine_version,
         }
@@ -82,8 +84,9 @@ def parameter_values(policy: CompiledPolicy, as_of: date) -> dict[str, ConstValu
 
 
 def run_metadata(policy: CompiledPolicy, as_of: date) -> EvaluationRun:
-    return EvaluationRun(policy.id, policy.version, policy.view.kind, as_of,
-                         dict(parameter_values(policy, as_of)))
+    return EvaluationRun(
+        policy.id, policy.version, policy.view.kind, as_of, dict(parameter_values(policy, as_of))
+    )
 
 
 def in_force(policy: CompiledPolicy, as_of: date) -> bool:
@@ -94,14 +97,22 @@ def in_force(policy: CompiledPolicy, as_of: date) -> bool:
 def build_plan(policy: CompiledPolicy, as_of: date) -> Plan:
     params = {k: v for k, v in parameter_values(policy, as_of).items() if v is not None}
     bindings = Bindings(
-        as_of=as_of, params=params,
+        as_of=as_of,
+        params=params,
         param_types={name: p.type for name, p in policy.params.items()},
         birth_column="birth_date" if "birth_date" in policy.view.fields else None,
     )
     compiler = ExprCompiler(bindings)
     aggregates = _aggregate_columns(policy, compiler)
-    return Plan(policy, as_of, compiler, aggregates, _stages(policy, compiler), _outputs(policy),
-                run_metadata(policy, as_of))
+    return Plan(
+        policy,
+        as_of,
+        compiler,
+        aggregates,
+        _stages(policy, compiler),
+        _outputs(policy),
+        run_metadata(policy, as_of),
+    )
 
 
 def _aggregate_columns(policy: CompiledPolicy, compiler: ExprCompiler) -> list[RelationAggregates]:
@@ -131,7 +142,9 @@ def _stages(policy: CompiledPolicy, compiler: ExprCompiler) -> list[list[pl.Expr
             nodes += table.default or []
         else:
             nodes = [policy.symbols[name].node]
-        deps = {r if r in policy.symbols else r.split(".", 1)[0] for n in nodes for r in references(n)}
+        deps = {
+            r if r in policy.symbols else r.split(".", 1)[0] for n in nodes for r in references(n)
+        }
         depth = 1 + max((level[d] for d in deps & known if d in level), default=-1)
         level[name] = depth
         while len(stages) <= depth:
@@ -162,48 +175,79 @@ def _outputs(policy: CompiledPolicy) -> list[pl.Expr]:
     tier = policy.symbols.get("benefit:tier")
     outputs.append(
         (pl.when(eligible).then(pl.col(symbol_column("benefit:tier"))) if tier else pl.lit(None))
-        .cast(pl.String).alias("tier"))
+        .cast(pl.String)
+        .alias("tier")
+    )
     amount = policy.symbols.get("benefit:amount")
     outputs.append(
-        (pl.when(eligible).then(pl.col(symbol_column("benefit:amount"))) if amount else pl.lit(None))
-        .cast(pl.Int64).alias("amount_fen"))
+        (
+            pl.when(eligible).then(pl.col(symbol_column("benefit:amount")))
+            if amount
+            else pl.lit(None)
+        )
+        .cast(pl.Int64)
+        .alias("amount_fen")
+    )
     start = policy.symbols.get("benefit:start")
     if start is not None and start.type is not None:
         period = pl.col(symbol_column("benefit:start"))
         if start.type.kind is Kind.DATE:
             period = builtins.period_of(period)
-        text = pl.format("{}-{}", period.floordiv(12), (period % 12 + 1).cast(pl.String).str.zfill(2))
+        text = pl.format(
+            "{}-{}", period.floordiv(12), (period % 12 + 1).cast(pl.String).str.zfill(2)
+        )
         outputs.append(pl.when(eligible).then(text).alias("start_period"))
     for end in policy.document.benefit.end_conditions:
-        outputs.append(pl.col(symbol_column(f"end:{end.name}")).fill_null(False).alias(f"ended.{end.name}"))
+        outputs.append(
+            pl.col(symbol_column(f"end:{end.name}")).fill_null(False).alias(f"ended.{end.name}")
+        )
         if end.end_date is not None:
-            outputs.append(pl.col(symbol_column(f"end_date:{end.name}")).alias(f"end_date.{end.name}"))
-    for i, trigger in enumerate(policy.document.triggers):
+            outputs.append(
+                pl.col(symbol_column(f"end_date:{end.name}")).alias(f"end_date.{end.name}")
+            )
+    for i in range(len(policy.document.triggers)):
         if f"trigger:{i}" in policy.symbols:
             outputs.append(pl.col(symbol_column(f"trigger:{i}")).alias(f"trigger_date.{i}"))
     if policy.document.subject.payee:
-        outputs.append(pl.coalesce([pl.col(c) for c in policy.document.subject.payee]).alias("payee_key"))
+        outputs.append(
+            pl.coalesce([pl.col(c) for c in policy.document.subject.payee]).alias("payee_key")
+        )
     return outputs
 
 
 def prepare(plan: Plan, data: SubjectData) -> pl.LazyFrame:
     """The subject frame with every aggregate and named column computed (outputs not selected)."""
     if data.kind != plan.policy.view.kind:
-        raise ValueError(f"policy {plan.policy.id} is about {plan.policy.view.kind}s, data about {data.kind}s")
+        raise ValueError(
+            f"policy {plan.policy.id} is about {plan.policy.view.kind}s, data about {data.kind}s"
+        )
     v = plan.policy.view
-    frame = data.base.lazy().with_columns(pl.lit(in_force(plan.policy, plan.as_of)).alias("~in_force"))
+    frame = data.base.lazy().with_columns(
+        pl.lit(in_force(plan.policy, plan.as_of)).alias("~in_force")
+    )
     for group in plan.aggregates:
         rel = v.relations[group.relation]
         related = data.frame(rel.dataset).lazy()
-        parts = [related.filter(pl.col(c).is_not_null()).with_columns(pl.col(c).alias("~key"))
-                 for c in rel.related_columns]
+        parts = [
+            related.filter(pl.col(c).is_not_null()).with_columns(pl.col(c).alias("~key"))
+            for c in rel.related_columns
+        ]
         rows = parts[0] if len(parts) == 1 else pl.concat(parts)
         per_subject = rows.group_by("~key").agg(group.exprs)
-        frame = frame.join(per_subject, left_on=rel.subject_column, right_on="~key", how="left",
-                           maintain_order="left")
-        frame = frame.with_columns([
-            pl.col(column).fill_null(fill) for column, fill in group.fills.items() if fill is not None
-        ])
+        frame = frame.join(
+            per_subject,
+            left_on=rel.subject_column,
+            right_on="~key",
+            how="left",
+            maintain_order="left",
+        )
+        frame = frame.with_columns(
+            [
+                pl.col(column).fill_null(fill)
+                for column, fill in group.fills.items()
+                if fill is not None
+            ]
+        )
     for stage in plan.stages:
         frame = frame.with_columns(stage)
     return frame
@@ -218,8 +262,9 @@ def evaluate_population(policy: CompiledPolicy, data: SubjectData, as_of: date) 
     return run_plan(build_plan(policy, as_of), data)
 
 
-def evaluate_subject(policy: CompiledPolicy, data: SubjectData, subject_key: str,
-                     as_of: date) -> dict[str, Any] | None:
+def evaluate_subject(
+    policy: CompiledPolicy, data: SubjectData, subject_key: str, as_of: date
+) -> dict[str, Any] | None:
     """The same plan on one subject's rows only; ``None`` if the subject is not in the data."""
     rows = run_plan(build_plan(policy, as_of), restrict(data, [subject_key])).to_dicts()
     return rows[0] if rows else None

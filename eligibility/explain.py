@@ -17,12 +17,12 @@ from datetime import date
 from typing import Any
 
 from app.errors import NotFound
+from eligibility.compiler import symbol_column
 from eligibility.display import department_zh, jsonable, show, yuan
 from eligibility.evaluator import EvaluationRun, build_plan, prepare, run_plan
 from eligibility.frames import SubjectData, restrict
 from eligibility.hints import HintContext, hints
 from eligibility.policy.compile import CompiledPolicy
-from eligibility.compiler import symbol_column
 
 
 @dataclass
@@ -74,16 +74,24 @@ class Explanation:
     def input_snapshot(self) -> dict[str, Any]:
         return {
             "subject_key": self.subject_key,
-            "fields": {i.name: {"value": i.value, "source_dept": i.source_dept, "as_of": i.as_of}
-                       for i in self.inputs},
+            "fields": {
+                i.name: {"value": i.value, "source_dept": i.source_dept, "as_of": i.as_of}
+                for i in self.inputs
+            },
             "related": {r.relation: r.records for r in self.related},
         }
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **self.run.to_dict(), "title": self.title, "subject_key": self.subject_key,
-            "eligible": self.eligible, "in_force": self.in_force, "tier": self.tier,
-            "amount_fen": self.amount_fen, "summary": self.summary, "failing": self.failing,
+            **self.run.to_dict(),
+            "title": self.title,
+            "subject_key": self.subject_key,
+            "eligible": self.eligible,
+            "in_force": self.in_force,
+            "tier": self.tier,
+            "amount_fen": self.amount_fen,
+            "summary": self.summary,
+            "failing": self.failing,
             "conditions": [asdict(c) for c in self.conditions],
             "inputs": [asdict(i) for i in self.inputs],
             "derived": [asdict(d) for d in self.derived],
@@ -94,7 +102,9 @@ class Explanation:
         }
 
 
-def explain(policy: CompiledPolicy, data: SubjectData, subject_key: str, as_of: date) -> Explanation:
+def explain(
+    policy: CompiledPolicy, data: SubjectData, subject_key: str, as_of: date
+) -> Explanation:
     plan = build_plan(policy, as_of)
     own = restrict(data, [subject_key])
     rows = run_plan(plan, own).to_dicts()
@@ -107,22 +117,38 @@ def explain(policy: CompiledPolicy, data: SubjectData, subject_key: str, as_of: 
     for symbol in policy.conditions():
         value = result[symbol.name]
         reasons = [] if value is True else hints(ctx, symbol.node, symbol.text)
-        conditions.append(ConditionResult(symbol.name, symbol.description, value, value is True, reasons))
+        conditions.append(
+            ConditionResult(symbol.name, symbol.description, value, value is True, reasons)
+        )
     in_force = bool(prepared.get_column("~in_force").item())
     failing = [] if in_force else ["政策在基准日不在有效期内"]
     for c in conditions:
         if not c.passed:
             failing.extend(c.reasons or [f"不满足:{c.description}"])
     explanation = Explanation(
-        run=plan.run, title=policy.document.title, subject_key=subject_key,
-        eligible=bool(result["eligible"]), in_force=in_force, tier=result.get("tier"),
-        amount_fen=result.get("amount_fen"), conditions=conditions,
-        inputs=_inputs(policy, prepared), derived=_derived(policy, prepared),
-        related=_related(ctx), failing=failing, summary="", result_row=result,
+        run=plan.run,
+        title=policy.document.title,
+        subject_key=subject_key,
+        eligible=bool(result["eligible"]),
+        in_force=in_force,
+        tier=result.get("tier"),
+        amount_fen=result.get("amount_fen"),
+        conditions=conditions,
+        inputs=_inputs(policy, prepared),
+        derived=_derived(policy, prepared),
+        related=_related(ctx),
+        failing=failing,
+        summary="",
+        result_row=result,
     )
     explanation.summary = _summary(explanation, policy)
-    snapshot = json.dumps(explanation.input_snapshot(), sort_keys=True, ensure_ascii=False,
-                          default=str, separators=(",", ":"))
+    snapshot = json.dumps(
+        explanation.input_snapshot(),
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+        separators=(",", ":"),
+    )
     explanation.input_snapshot_hash = hashlib.sha256(snapshot.encode()).hexdigest()
     return explanation
 
@@ -146,9 +172,18 @@ def _inputs(policy: CompiledPolicy, prepared: Any) -> list[InputValue]:
     for name in sorted(fields):
         spec = policy.view.fields[name]
         value = row.get(spec.column)
-        out.append(InputValue(name, spec.zh, jsonable(value, spec.type), show(value, spec.type), base,
-                              row.get("source_dept"), department_zh(row.get("source_dept")),
-                              jsonable(row.get("as_of"))))
+        out.append(
+            InputValue(
+                name,
+                spec.zh,
+                jsonable(value, spec.type),
+                show(value, spec.type),
+                base,
+                row.get("source_dept"),
+                department_zh(row.get("source_dept")),
+                jsonable(row.get("as_of")),
+            )
+        )
     return out
 
 
@@ -158,13 +193,27 @@ def _derived(policy: CompiledPolicy, prepared: Any) -> list[InputValue]:
     for symbol in policy.definitions():
         value = row.get(symbol_column(symbol.name))
         fmt = symbol.format.value if symbol.format else None
-        out.append(InputValue(symbol.name, symbol.label, jsonable(value, symbol.type),
-                              show(value, symbol.type, fmt), "derived"))
+        out.append(
+            InputValue(
+                symbol.name,
+                symbol.label,
+                jsonable(value, symbol.type),
+                show(value, symbol.type, fmt),
+                "derived",
+            )
+        )
     for table in policy.tables.values():
         for name, type_, label in table.outputs:
             value = row.get(symbol_column(f"{table.name}.{name}"))
-            out.append(InputValue(f"{table.name}.{name}", label, jsonable(value, type_),
-                                  show(value, type_), "derived"))
+            out.append(
+                InputValue(
+                    f"{table.name}.{name}",
+                    label,
+                    jsonable(value, type_),
+                    show(value, type_),
+                    "derived",
+                )
+            )
     return out
 
 
@@ -181,8 +230,10 @@ def _related(ctx: HintContext) -> list[RelatedRecords]:
             for row in frame.to_dicts():
                 if not any(row.get(c) == own for c in relation.related_columns):
                     continue
-                record = {n: jsonable(row.get(relation.fields[n].column), relation.fields[n].type)
-                          for n in sorted(names)}
+                record = {
+                    n: jsonable(row.get(relation.fields[n].column), relation.fields[n].type)
+                    for n in sorted(names)
+                }
                 record["source_dept"] = row.get("source_dept")
                 record["as_of"] = jsonable(row.get("as_of"))
                 records.append(record)

@@ -126,16 +126,23 @@ def _row(name: str, given: dict[str, Any], as_of: date, where: str) -> dict[str,
     fields = {f.storage_column or f.name: f for f in spec.all_fields}
     unknown = sorted(set(given) - set(schema))
     if unknown:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)} of {name}; "
-                         f"fields: {', '.join(schema)}")
+        raise ValueError(
+            f"{where}: unknown field(s) {', '.join(unknown)} of {name}; fields: {', '.join(schema)}"
+        )
     row: dict[str, Any] = {}
     for column in schema:
         f = fields.get(column)
         kind = Kind(f.type.value) if f and f.type.value in Kind._value2member_map_ else Kind.STRING
         values = f.values if f else ()
-        value = given[column] if column in given else (
-            None if f is not None and not f.required and column not in ("source_dept", "as_of")
-            else _default(name, column, kind, values, as_of))
+        value = (
+            given[column]
+            if column in given
+            else (
+                None
+                if f is not None and not f.required and column not in ("source_dept", "as_of")
+                else _default(name, column, kind, values, as_of)
+            )
+        )
         row[column] = _convert(value, kind, values, f"{where}.{column}")
     return row
 
@@ -159,8 +166,9 @@ def _convert(value: Any, kind: Kind, values: tuple[str, ...], where: str) -> Any
     return str(value)
 
 
-def from_inline(kind: str, subject: dict[str, Any], related: dict[str, list[dict[str, Any]]],
-                as_of: date) -> SubjectData:
+def from_inline(
+    kind: str, subject: dict[str, Any], related: dict[str, list[dict[str, Any]]], as_of: date
+) -> SubjectData:
     """Frames for one subject described inline (a policy test case); ``ValueError`` on bad data."""
     v = view(kind)
     base_given = dict(subject)
@@ -170,8 +178,9 @@ def from_inline(kind: str, subject: dict[str, Any], related: dict[str, list[dict
         name = v.relation_aliases.get(rel_name, rel_name)
         rel = v.relations.get(name)
         if rel is None:
-            raise ValueError(f"related.{rel_name}: unknown related dataset; "
-                             f"{kind} has: {', '.join(v.relations)}")
+            raise ValueError(
+                f"related.{rel_name}: unknown related dataset; {kind} has: {', '.join(v.relations)}"
+            )
         if base_given.get(rel.subject_column) is None:
             base_given[rel.subject_column] = f"{name}-key"
         for i, given in enumerate(rel_rows or []):
@@ -179,7 +188,8 @@ def from_inline(kind: str, subject: dict[str, Any], related: dict[str, list[dict
             if not any(given.get(c) for c in rel.related_columns):
                 given[rel.related_columns[0]] = base_given[rel.subject_column]
             rows.setdefault(rel.dataset, []).append(
-                _row(rel.dataset, given, as_of, f"related.{rel_name}[{i}]"))
+                _row(rel.dataset, given, as_of, f"related.{rel_name}[{i}]")
+            )
     base_row = _row(v.base, base_given, as_of, "subject")
     frames = {v.base: pl.DataFrame([base_row], schema=frame_schema(v.base), orient="row")}
     for name, dataset_rows in rows.items():

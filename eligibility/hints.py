@@ -78,7 +78,9 @@ class HintContext:
             if symbol is not None:
                 return symbol.label or ref.name
             table, _, output = ref.name.partition(".")
-            for name, _type, label in self.policy.tables[table].outputs if table in self.policy.tables else []:
+            for name, _type, label in (
+                self.policy.tables[table].outputs if table in self.policy.tables else []
+            ):
                 if name == output:
                     return label
         if isinstance(ref, ParamRef):
@@ -93,7 +95,7 @@ class HintContext:
                 return f"{relation.zh}{AGG_ZH['count']}"
             field = relation.fields[node.field_name] if node.field_name else None
             return f"{relation.zh}{field.zh if field else ''}{AGG_ZH.get(node.func, '')}"
-        return text[node.start:node.end].strip() or "该值"
+        return text[node.start : node.end].strip() or "该值"
 
 
 def hints(ctx: HintContext, node: Node | None, text: str) -> list[str]:
@@ -102,7 +104,8 @@ def hints(ctx: HintContext, node: Node | None, text: str) -> list[str]:
         return []
     inner = ctx.symbol_node(node)
     if inner is not None and node.type is not None and node.type.kind is Kind.BOOL:
-        symbol = ctx.policy.symbols[node.ref.name]  # type: ignore[union-attr]
+        assert isinstance(node, Name) and isinstance(node.ref, NamedRef)
+        symbol = ctx.policy.symbols[node.ref.name]
         return hints(ctx, inner, symbol.text) or [f"不满足:{symbol.description or symbol.label}"]
     if isinstance(node, Binary) and node.op in ("and", "or"):
         assert node.left is not None and node.right is not None
@@ -136,7 +139,9 @@ def _age_hint(ctx: HintContext, age_call: Call, target: int, text: str) -> list[
     after = ctx.expr_value(builtins.add_months(pl.lit(on), pl.lit(months, dtype=pl.Int64)))
     days = (birth - after).days if isinstance(after, date) else 0
     parts = ([f"{months} 个月"] if months else []) + ([f"{days} 天"] if days else [])
-    return [f"还差 {' '.join(parts) or '0 天'}满 {target} 周岁({birth.isoformat()} 年满 {target} 周岁)"]
+    return [
+        f"还差 {' '.join(parts) or '0 天'}满 {target} 周岁({birth.isoformat()} 年满 {target} 周岁)"
+    ]
 
 
 def _as_age_call(ctx: HintContext, node: Node) -> Call | None:
@@ -149,7 +154,12 @@ def _comparison(ctx: HintContext, node: Binary, text: str) -> list[str]:
     assert node.left is not None and node.right is not None
     left, right = ctx.value(node.left), ctx.value(node.right)
     age_call = _as_age_call(ctx, node.left)
-    if age_call is not None and node.op in (">=", ">") and isinstance(right, int) and left is not None:
+    if (
+        age_call is not None
+        and node.op in (">=", ">")
+        and isinstance(right, int)
+        and left is not None
+    ):
         return _age_hint(ctx, age_call, right + (1 if node.op == ">" else 0), text)
     fmt = ctx.fmt(node.left) or ctx.fmt(node.right)
     label = ctx.label(node.left, text)
@@ -164,14 +174,19 @@ def _comparison(ctx: HintContext, node: Binary, text: str) -> list[str]:
         wanted = f"要求为{shown_right}" if node.op == "==" else f"不得为{shown_right}"
         return [f"{label}为{shown_left},{wanted}"]
     plain_right = isinstance(node.right, Literal | Unary) or (
-        isinstance(node.right, Name) and isinstance(node.right.ref, ParamRef))
+        isinstance(node.right, Name) and isinstance(node.right.ref, ParamRef)
+    )
     if plain_right or right_label == shown_right:
         sentence = f"{label} {shown_left} {FAILED_AS[node.op]} {shown_right}"
     else:
         sentence = f"{label} {shown_left} {FAILED_AS[node.op]} {right_label} {shown_right}"
     kind = node.left.type.kind if node.left.type else None
-    if node.op in (">=", ">") and kind in (Kind.INT, Kind.MONEY) and isinstance(left, int) \
-            and isinstance(right, int):
+    if (
+        node.op in (">=", ">")
+        and kind in (Kind.INT, Kind.MONEY)
+        and isinstance(left, int)
+        and isinstance(right, int)
+    ):
         gap = right - left + (1 if node.op == ">" else 0)
         sentence += f"(还差 {show(gap, node.left.type, fmt)})"
     return [sentence]
@@ -185,7 +200,7 @@ def _membership(ctx: HintContext, node: Membership, text: str) -> list[str]:
         return [f"{label}缺少数据,无法判断"]
     shown = show(value, node.value.type)
     if node.options.type is not None and node.options.type.kind is Kind.PERIODS:
-        return [f"{label} {shown} 不在 {text[node.options.start:node.options.end]} 之内"]
+        return [f"{label} {shown} 不在 {text[node.options.start : node.options.end]} 之内"]
     try:
         items = [show(constant_value(item), node.value.type) for item in node.options.children()]
     except ExprError:

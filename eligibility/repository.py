@@ -44,7 +44,7 @@ def _load_copy(engine: Engine, name: str) -> pl.DataFrame:
     try:
         cursor = raw.cursor()
         statement = f"COPY ({_select(name)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
-        with cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        with cursor.copy(statement) as copy:
             for chunk in copy:
                 buffer.write(chunk)
         raw.commit()
@@ -65,15 +65,18 @@ def _rows_to_frame(name: str, rows: Sequence[Any]) -> pl.DataFrame:
     return conform(name, frame)
 
 
-def _load_select(engine: Engine, name: str, column: str | None = None,
-                 keys: Sequence[str] | None = None) -> pl.DataFrame:
+def _load_select(
+    engine: Engine, name: str, column: str | None = None, keys: Sequence[str] | None = None
+) -> pl.DataFrame:
     query = _select(name)
     if keys is None:
         with engine.connect() as connection:
             rows = connection.execute(text(query)).all()
         return _rows_to_frame(name, rows)
     parts = []
-    statement = text(query + f' WHERE "{column}" IN :keys').bindparams(bindparam("keys", expanding=True))
+    statement = text(query + f' WHERE "{column}" IN :keys').bindparams(
+        bindparam("keys", expanding=True)
+    )
     with engine.connect() as connection:
         for start in range(0, len(keys), CHUNK):
             chunk = list(keys[start : start + CHUNK])
@@ -96,8 +99,10 @@ def load_subject_data(engine: Engine, kind: str, keys: Sequence[str] | None = No
     frames: dict[str, pl.DataFrame] = {v.base: base}
     for relation in v.relations.values():
         wanted = base.get_column(relation.subject_column).drop_nulls().unique().to_list()
-        parts = [_load_select(engine, relation.dataset, column, wanted)
-                 for column in relation.related_columns]
+        parts = [
+            _load_select(engine, relation.dataset, column, wanted)
+            for column in relation.related_columns
+        ]
         if relation.dataset in frames:
             parts.insert(0, frames[relation.dataset])
         frames[relation.dataset] = pl.concat(parts).unique(maintain_order=True)

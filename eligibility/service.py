@@ -41,7 +41,11 @@ def find_policy(reference: str, folder: Path = POLICY_DIR) -> CompiledPolicy:
 
 def region_column(policy: CompiledPolicy) -> str | None:
     fields = policy.view.fields
-    return "region_code" if "region_code" in fields else ("birth_region" if "birth_region" in fields else None)
+    return (
+        "region_code"
+        if "region_code" in fields
+        else ("birth_region" if "birth_region" in fields else None)
+    )
 
 
 def _costs(policy: CompiledPolicy, amount: int) -> tuple[int | None, int | None, int | None]:
@@ -52,31 +56,61 @@ def _costs(policy: CompiledPolicy, amount: int) -> tuple[int | None, int | None,
     return round(amount * per_year / 12), amount * per_year, None
 
 
-def preview(policy: CompiledPolicy, data: SubjectData, as_of: date,
-            against: CompiledPolicy | None = None) -> PreviewReport:
+def preview(
+    policy: CompiledPolicy, data: SubjectData, as_of: date, against: CompiledPolicy | None = None
+) -> PreviewReport:
     started = time.perf_counter()
     result = evaluate_population(policy, data, as_of)
     region = region_column(policy)
-    base = data.base.select(pl.col(policy.view.key).alias("subject_key"),
-                            (pl.col(region) if region else pl.lit(None, pl.String)).alias("region_code"))
+    base = data.base.select(
+        pl.col(policy.view.key).alias("subject_key"),
+        (pl.col(region) if region else pl.lit(None, pl.String)).alias("region_code"),
+    )
     eligible = result.filter("eligible").join(base, on="subject_key", how="left")
     amount = int(eligible.get_column("amount_fen").fill_null(0).sum())
     per_month, per_year, one_off = _costs(policy, amount)
-    groups = (eligible.group_by("region_code", "tier")
-              .agg(pl.len().alias("eligible"), pl.col("amount_fen").fill_null(0).sum().alias("amount_fen"))
-              .sort("region_code", "tier", nulls_last=True))
+    groups = (
+        eligible.group_by("region_code", "tier")
+        .agg(
+            pl.len().alias("eligible"), pl.col("amount_fen").fill_null(0).sum().alias("amount_fen")
+        )
+        .sort("region_code", "tier", nulls_last=True)
+    )
     report = PreviewReport(
-        policy_id=policy.id, policy_version=policy.version, title=policy.document.title,
-        as_of=as_of.isoformat(), benefit_kind=policy.document.benefit.kind.value,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        title=policy.document.title,
+        as_of=as_of.isoformat(),
+        benefit_kind=policy.document.benefit.kind.value,
         benefit_period=policy.document.benefit.period.value,
-        parameters={k: (v.isoformat() if isinstance(v, date) else v if isinstance(v, int | str | bool)
-                        else str(v)) for k, v in parameter_values(policy, as_of).items()},
-        totals=PreviewTotals(subjects=result.height, eligible=eligible.height, amount_fen=amount,
-                             cost_per_month_fen=per_month, cost_per_year_fen=per_year,
-                             one_off_total_fen=one_off),
-        by_group=[PreviewGroup(region_code=g["region_code"], region_name=region_name(g["region_code"] or "")
-                               or "未知", tier=g["tier"], eligible=g["eligible"], amount_fen=g["amount_fen"])
-                  for g in groups.to_dicts()],
+        parameters={
+            k: (
+                v.isoformat()
+                if isinstance(v, date)
+                else v
+                if isinstance(v, int | str | bool)
+                else str(v)
+            )
+            for k, v in parameter_values(policy, as_of).items()
+        },
+        totals=PreviewTotals(
+            subjects=result.height,
+            eligible=eligible.height,
+            amount_fen=amount,
+            cost_per_month_fen=per_month,
+            cost_per_year_fen=per_year,
+            one_off_total_fen=one_off,
+        ),
+        by_group=[
+            PreviewGroup(
+                region_code=g["region_code"],
+                region_name=region_name(g["region_code"] or "") or "未知",
+                tier=g["tier"],
+                eligible=g["eligible"],
+                amount_fen=g["amount_fen"],
+            )
+            for g in groups.to_dicts()
+        ],
     )
     if against is not None:
         report.change = _change(against, result, data, as_of, report)
@@ -84,12 +118,22 @@ def preview(policy: CompiledPolicy, data: SubjectData, as_of: date,
     return report
 
 
-def _change(old_policy: CompiledPolicy, new: pl.DataFrame, data: SubjectData, as_of: date,
-            report: PreviewReport) -> PreviewChange:
+def _change(
+    old_policy: CompiledPolicy,
+    new: pl.DataFrame,
+    data: SubjectData,
+    as_of: date,
+    report: PreviewReport,
+) -> PreviewChange:
     old = evaluate_population(old_policy, data, as_of)
     both = new.select("subject_key", "eligible").join(
-        old.select("subject_key", pl.col("eligible").alias("was"), pl.col("amount_fen").alias("old_amount")),
-        on="subject_key", how="full", coalesce=True)
+        old.select(
+            "subject_key", pl.col("eligible").alias("was"), pl.col("amount_fen").alias("old_amount")
+        ),
+        on="subject_key",
+        how="full",
+        coalesce=True,
+    )
     now, was = pl.col("eligible").fill_null(False), pl.col("was").fill_null(False)
     old_amount = int(old.filter("eligible").get_column("amount_fen").fill_null(0).sum())
     _, old_year, old_once = _costs(old_policy, old_amount)
@@ -99,10 +143,16 @@ def _change(old_policy: CompiledPolicy, new: pl.DataFrame, data: SubjectData, as
         newly_eligible=both.filter(now & ~was).height,
         no_longer_eligible=both.filter(~now & was).height,
         eligible_delta=totals.eligible - int(old.get_column("eligible").sum()),
-        cost_per_year_delta_fen=(totals.cost_per_year_fen - old_year
-                                 if totals.cost_per_year_fen is not None and old_year is not None else None),
-        one_off_total_delta_fen=(totals.one_off_total_fen - old_once
-                                 if totals.one_off_total_fen is not None and old_once is not None else None),
+        cost_per_year_delta_fen=(
+            totals.cost_per_year_fen - old_year
+            if totals.cost_per_year_fen is not None and old_year is not None
+            else None
+        ),
+        one_off_total_delta_fen=(
+            totals.one_off_total_fen - old_once
+            if totals.one_off_total_fen is not None and old_once is not None
+            else None
+        ),
     )
 
 
@@ -127,9 +177,13 @@ def subject_keys(engine: Engine, policy: CompiledPolicy, subject: str) -> list[s
     return list(dict.fromkeys(found))
 
 
-def explain_subject(engine: Engine, policy: CompiledPolicy, subject: str, as_of: date) -> list[Explanation]:
+def explain_subject(
+    engine: Engine, policy: CompiledPolicy, subject: str, as_of: date
+) -> list[Explanation]:
     keys = subject_keys(engine, policy, subject)
     data = repository.load_subject_data(engine, policy.view.kind, keys)
     if data.base.height == 0:
         raise NotFound(f"subject not found in the {policy.view.kind} data", "未找到该对象的数据")
-    return [explain(policy, data, key, as_of) for key in data.base.get_column(policy.view.key).to_list()]
+    return [
+        explain(policy, data, key, as_of) for key in data.base.get_column(policy.view.key).to_list()
+    ]

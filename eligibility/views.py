@@ -26,12 +26,30 @@ SUBJECT_KINDS = ("person", "enterprise", "child")
 
 # Display names of enum values in explanations (the data holds the English codes).
 ENUM_ZH: dict[str, str] = {
-    "active": "正常", "deceased": "死亡", "moved_out": "迁出", "cancelled": "注销",
-    "M": "男", "F": "女", "dibao": "低保", "tekun": "特困", "low_income": "低收入",
-    "micro": "微型", "small": "小型", "medium": "中型", "large": "大型",
-    "enterprise": "企业", "individual_business": "个体工商户", "deregistered": "注销",
-    "revoked": "吊销", "marriage": "结婚", "divorce": "离婚", "in": "迁入", "out": "迁出",
-    "hospital": "医院", "police": "公安", "funeral_home": "殡葬",
+    "active": "正常",
+    "deceased": "死亡",
+    "moved_out": "迁出",
+    "cancelled": "注销",
+    "M": "男",
+    "F": "女",
+    "dibao": "低保",
+    "tekun": "特困",
+    "low_income": "低收入",
+    "micro": "微型",
+    "small": "小型",
+    "medium": "中型",
+    "large": "大型",
+    "enterprise": "企业",
+    "individual_business": "个体工商户",
+    "deregistered": "注销",
+    "revoked": "吊销",
+    "marriage": "结婚",
+    "divorce": "离婚",
+    "in": "迁入",
+    "out": "迁出",
+    "hospital": "医院",
+    "police": "公安",
+    "funeral_home": "殡葬",
 }
 
 
@@ -70,9 +88,14 @@ class SubjectView:
 
 def field_type(spec_type: FieldType, values: tuple[str, ...]) -> Type:
     return {
-        FieldType.INT: t.INT, FieldType.MONEY: t.MONEY, FieldType.DATE: t.DATE,
-        FieldType.PERIOD: t.PERIOD, FieldType.ENUM: t.enum(values), FieldType.STRING: t.STRING,
-        FieldType.REGION: t.STRING, FieldType.USCC: t.STRING,
+        FieldType.INT: t.INT,
+        FieldType.MONEY: t.MONEY,
+        FieldType.DATE: t.DATE,
+        FieldType.PERIOD: t.PERIOD,
+        FieldType.ENUM: t.enum(values),
+        FieldType.STRING: t.STRING,
+        FieldType.REGION: t.STRING,
+        FieldType.USCC: t.STRING,
     }.get(spec_type, t.STRING)
 
 
@@ -99,7 +122,9 @@ def visible_fields(spec: DatasetSpec) -> dict[str, ViewField]:
 
 
 def key_columns(spec: DatasetSpec) -> list[str]:
-    return [f.storage_column for f in spec.fields if f.type is FieldType.ID_NUMBER and f.storage_column]
+    return [
+        f.storage_column for f in spec.fields if f.type is FieldType.ID_NUMBER and f.storage_column
+    ]
 
 
 def frame_schema(name: str) -> dict[str, pl.DataType]:
@@ -115,10 +140,17 @@ def frame_schema(name: str) -> dict[str, pl.DataType]:
     return schema
 
 
-def _relation(name: str, dataset_name: str, related: tuple[str, ...], subject_column: str,
-              zh: str | None = None) -> Relation:
+def _relation(
+    name: str,
+    dataset_name: str,
+    related: tuple[str, ...],
+    subject_column: str,
+    zh: str | None = None,
+) -> Relation:
     spec = dataset(dataset_name)
-    return Relation(name, zh or spec.zh, dataset_name, related, subject_column, visible_fields(spec))
+    return Relation(
+        name, zh or spec.zh, dataset_name, related, subject_column, visible_fields(spec)
+    )
 
 
 def _aliases(named: dict[str, str]) -> dict[str, str]:
@@ -127,13 +159,20 @@ def _aliases(named: dict[str, str]) -> dict[str, str]:
     for zh in named.values():
         counts[zh] = counts.get(zh, 0) + 1
     return {
-        zh: name for name, zh in named.items()
+        zh: name
+        for name, zh in named.items()
         if counts[zh] == 1 and zh.isidentifier() and not zh.isascii()
     }
 
 
-def _view(kind: str, base: str, key: str, relations: list[Relation], extra_fields: tuple[str, ...] = (),
-          extra_relation_aliases: dict[str, str] | None = None) -> SubjectView:
+def _view(
+    kind: str,
+    base: str,
+    key: str,
+    relations: list[Relation],
+    extra_fields: tuple[str, ...] = (),
+    extra_relation_aliases: dict[str, str] | None = None,
+) -> SubjectView:
     spec = dataset(base)
     fields = visible_fields(spec)
     for column in extra_fields:  # key columns exposed for present(...) checks
@@ -142,7 +181,11 @@ def _view(kind: str, base: str, key: str, relations: list[Relation], extra_field
     relation_aliases = _aliases({r.name: r.zh for r in relations})
     relation_aliases.update(extra_relation_aliases or {})
     return SubjectView(
-        kind=kind, base=base, key=key, fields=fields, relations=rels,
+        kind=kind,
+        base=base,
+        key=key,
+        fields=fields,
+        relations=rels,
         key_columns=tuple(c for c in key_columns(spec) if c != key),
         field_aliases=_aliases({f.name: f.zh for f in fields.values()}),
         relation_aliases=relation_aliases,
@@ -152,29 +195,70 @@ def _view(kind: str, base: str, key: str, relations: list[Relation], extra_field
 @cache
 def view(kind: str) -> SubjectView:
     if kind == "person":
-        return _view("person", "person", "subject_key", [
-            _relation("death_record", "death_record", ("subject_key",), "subject_key", "死亡记录"),
-            _relation("disability_certificate", "disability_certificate", ("subject_key",), "subject_key"),
-            _relation("social_assistance", "social_assistance", ("subject_key",), "subject_key"),
-            _relation("marriage_registration", "marriage_registration",
-                      ("party_a_key", "party_b_key"), "subject_key"),
-            _relation("birth_certificate", "birth_certificate", ("mother_key", "father_key"),
-                      "subject_key", "子女出生医学证明"),
-            _relation("pregnancy_registration", "pregnancy_registration", ("subject_key",), "subject_key"),
-            _relation("hukou_move", "hukou_move", ("subject_key",), "subject_key"),
-            _relation("legacy_payment", "legacy_payment", ("subject_key",), "subject_key"),
-        ])
+        return _view(
+            "person",
+            "person",
+            "subject_key",
+            [
+                _relation(
+                    "death_record", "death_record", ("subject_key",), "subject_key", "死亡记录"
+                ),
+                _relation(
+                    "disability_certificate",
+                    "disability_certificate",
+                    ("subject_key",),
+                    "subject_key",
+                ),
+                _relation(
+                    "social_assistance", "social_assistance", ("subject_key",), "subject_key"
+                ),
+                _relation(
+                    "marriage_registration",
+                    "marriage_registration",
+                    ("party_a_key", "party_b_key"),
+                    "subject_key",
+                ),
+                _relation(
+                    "birth_certificate",
+                    "birth_certificate",
+                    ("mother_key", "father_key"),
+                    "subject_key",
+                    "子女出生医学证明",
+                ),
+                _relation(
+                    "pregnancy_registration",
+                    "pregnancy_registration",
+                    ("subject_key",),
+                    "subject_key",
+                ),
+                _relation("hukou_move", "hukou_move", ("subject_key",), "subject_key"),
+                _relation("legacy_payment", "legacy_payment", ("subject_key",), "subject_key"),
+            ],
+        )
     if kind == "enterprise":
-        return _view("enterprise", "enterprise", "uscc", [
-            _relation("ui_contribution", "ui_contribution", ("uscc",), "uscc"),
-            _relation("dishonesty_entry", "dishonesty_entry", ("uscc",), "uscc"),
-            _relation("tax_status", "tax_status", ("uscc",), "uscc"),
-        ])
+        return _view(
+            "enterprise",
+            "enterprise",
+            "uscc",
+            [
+                _relation("ui_contribution", "ui_contribution", ("uscc",), "uscc"),
+                _relation("dishonesty_entry", "dishonesty_entry", ("uscc",), "uscc"),
+                _relation("tax_status", "tax_status", ("uscc",), "uscc"),
+            ],
+        )
     if kind == "child":
-        return _view("child", "birth_certificate", "certificate_no", [
-            _relation("mother", "person", ("subject_key",), "mother_key", "母亲"),
-            _relation("father", "person", ("subject_key",), "father_key", "父亲"),
-            _relation("child", "person", ("subject_key",), "child_key", "婴幼儿户籍"),
-            _relation("death_record", "death_record", ("subject_key",), "child_key", "死亡记录"),
-        ], extra_fields=("child_key", "mother_key", "father_key"))
+        return _view(
+            "child",
+            "birth_certificate",
+            "certificate_no",
+            [
+                _relation("mother", "person", ("subject_key",), "mother_key", "母亲"),
+                _relation("father", "person", ("subject_key",), "father_key", "父亲"),
+                _relation("child", "person", ("subject_key",), "child_key", "婴幼儿户籍"),
+                _relation(
+                    "death_record", "death_record", ("subject_key",), "child_key", "死亡记录"
+                ),
+            ],
+            extra_fields=("child_key", "mother_key", "father_key"),
+        )
     raise KeyError(f"unknown subject kind {kind!r}; known: {', '.join(SUBJECT_KINDS)}")

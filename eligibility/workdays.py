@@ -72,9 +72,7 @@ def _day_index(day: pl.Expr, cal: WorkdayCalendar) -> pl.Expr:
 
 def _cumulative(day: pl.Expr, cal: WorkdayCalendar) -> pl.Expr:
     index = _day_index(day, cal)
-    return pl.when(index.is_not_null()).then(
-        pl.lit(cal.cumulative).gather(index.fill_null(0))
-    )
+    return pl.when(index.is_not_null()).then(pl.lit(cal.cumulative).gather(index.fill_null(0)))
 
 
 def working_days_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:

@@ -26,9 +26,21 @@ JSON = typer.Option(False, "--json", help="Print JSON.")
 
 def _fail(error: PolicyError, json_output: bool) -> None:
     if json_output:
-        print_json({"valid": False, "issues": [
-            {"file": error.source, "line": i.line, "column": i.column, "path": i.path, "message": i.message}
-            for i in error.issues]})
+        print_json(
+            {
+                "valid": False,
+                "issues": [
+                    {
+                        "file": error.source,
+                        "line": i.line,
+                        "column": i.column,
+                        "path": i.path,
+                        "message": i.message,
+                    }
+                    for i in error.issues
+                ],
+            }
+        )
     else:
         for issue in error.issues:
             err_console.print(f"[red]{error.source}:{issue}[/red]", markup=True, highlight=False)
@@ -36,8 +48,10 @@ def _fail(error: PolicyError, json_output: bool) -> None:
 
 
 @app.command()
-def validate(file: Path = typer.Argument(..., help="Policy YAML file."), json_output: bool = JSON) -> None:
-    """Check a policy file: schema, expressions, types, decision tables (errors with line:column)."""
+def validate(
+    file: Path = typer.Argument(..., help="Policy YAML file."), json_output: bool = JSON
+) -> None:
+    """Check a policy file: schema, expressions, types, decision tables (line:column errors)."""
     try:
         policy = load_file(file)
     except PolicyError as error:
@@ -50,8 +64,10 @@ def validate(file: Path = typer.Argument(..., help="Policy YAML file."), json_ou
 
 
 @app.command("test")
-def test_policies(path: Path = typer.Argument(..., help="A policy file or a folder of them."),
-                  json_output: bool = JSON) -> None:
+def test_policies(
+    path: Path = typer.Argument(..., help="A policy file or a folder of them."),
+    json_output: bool = JSON,
+) -> None:
     """Run the test cases of one policy file or every policy in a folder; exit 1 on any failure."""
     results: list[dict[str, object]] = []
     failed = 0
@@ -60,24 +76,47 @@ def test_policies(path: Path = typer.Argument(..., help="A policy file or a fold
             policy = load_file(file)
         except PolicyError as error:
             failed += 1
-            results.append({"file": str(file), "case": "(validation)", "passed": False,
-                            "failures": [str(i) for i in error.issues]})
+            results.append(
+                {
+                    "file": str(file),
+                    "case": "(validation)",
+                    "passed": False,
+                    "failures": [str(i) for i in error.issues],
+                }
+            )
             continue
         if not policy.document.tests:
             failed += 1
-            results.append({"file": str(file), "case": "(none)", "passed": False,
-                            "failures": ["policy has no test cases"]})
+            results.append(
+                {
+                    "file": str(file),
+                    "case": "(none)",
+                    "passed": False,
+                    "failures": ["policy has no test cases"],
+                }
+            )
         for case in run_tests(policy):
             failed += 0 if case.passed else 1
-            results.append({"file": f"{file}:{case.line}", "case": case.name, "passed": case.passed,
-                            "failures": case.failures})
+            results.append(
+                {
+                    "file": f"{file}:{case.line}",
+                    "case": case.name,
+                    "passed": case.passed,
+                    "failures": case.failures,
+                }
+            )
     if json_output:
-        print_json({"passed": sum(1 for r in results if r["passed"]), "failed": failed, "results": results})
+        print_json(
+            {"passed": sum(1 for r in results if r["passed"]), "failed": failed, "results": results}
+        )
     else:
         table = Table("file", "case", "result", title=f"Policy tests in {path}")
         for r in results:
-            outcome = "[green]pass[/green]" if r["passed"] else "[red]FAIL[/red] " + "; ".join(
-                map(str, r["failures"]))  # type: ignore[call-overload]
+            outcome = (
+                "[green]pass[/green]"
+                if r["passed"]
+                else "[red]FAIL[/red] " + "; ".join(str(f) for f in r["failures"])  # type: ignore[attr-defined]
+            )
             table.add_row(str(r["file"]), str(r["case"]), outcome)
         console.print(table)
         console.print(f"{len(results) - failed} passed, {failed} failed")
@@ -86,8 +125,11 @@ def test_policies(path: Path = typer.Argument(..., help="A policy file or a fold
 
 
 @app.command()
-def diff(old: Path = typer.Argument(..., help="Old version."), new: Path = typer.Argument(..., help="New version."),
-         json_output: bool = JSON) -> None:
+def diff(
+    old: Path = typer.Argument(..., help="Old version."),
+    new: Path = typer.Argument(..., help="New version."),
+    json_output: bool = JSON,
+) -> None:
     """What changed between two versions of a policy."""
     try:
         result = diff_policies(load_file(old), load_file(new))
@@ -97,7 +139,9 @@ def diff(old: Path = typer.Argument(..., help="Old version."), new: Path = typer
     if json_output:
         print_json(result.model_dump())
         return
-    console.print(f"{result.old_id} {result.old_version[:12]} → {result.new_id} {result.new_version[:12]}")
+    console.print(
+        f"{result.old_id} {result.old_version[:12]} → {result.new_id} {result.new_version[:12]}"
+    )
     table = Table("section", "item", "change", "old", "new")
     for e in result.entries:
         table.add_row(e.section, e.item, e.change, (e.old or "")[:60], (e.new or "")[:60])
@@ -105,10 +149,13 @@ def diff(old: Path = typer.Argument(..., help="Old version."), new: Path = typer
 
 
 @app.command()
-def preview(file: Path = typer.Argument(..., help="Policy YAML file."), as_of: datetime = DATE,
-            against: Path | None = typer.Option(None, help="Version in force, to show the change."),
-            json_output: bool = JSON) -> None:
-    """Impact on the population held: eligible count, cost per month and year, by region and tier."""
+def preview(
+    file: Path = typer.Argument(..., help="Policy YAML file."),
+    as_of: datetime = DATE,
+    against: Path | None = typer.Option(None, help="Version in force, to show the change."),
+    json_output: bool = JSON,
+) -> None:
+    """Impact on the population held: eligible, cost per month and year, by region and tier."""
     from app.db import get_engine
     from eligibility import repository, service
 
@@ -124,25 +171,40 @@ def preview(file: Path = typer.Argument(..., help="Policy YAML file."), as_of: d
         print_json(report.model_dump())
         return
     t = report.totals
-    console.print(f"[bold]{report.title}[/bold] ({report.policy_id} {report.policy_version[:12]}) "
-                  f"as of {report.as_of}: {t.eligible:,} of {t.subjects:,} eligible")
+    console.print(
+        f"[bold]{report.title}[/bold] ({report.policy_id} {report.policy_version[:12]}) "
+        f"as of {report.as_of}: {t.eligible:,} of {t.subjects:,} eligible"
+    )
     if t.cost_per_month_fen is not None:
-        console.print(f"cost per month {yuan(t.cost_per_month_fen)}, per year {yuan(t.cost_per_year_fen or 0)}")
+        console.print(
+            f"cost per month {yuan(t.cost_per_month_fen)}, "
+            f"per year {yuan(t.cost_per_year_fen or 0)}"
+        )
     if t.one_off_total_fen is not None:
         console.print(f"one-off total {yuan(t.one_off_total_fen)}")
     table = Table("region", "tier", "eligible", "amount per payment")
     for g in report.by_group:
-        table.add_row(f"{g.region_name} {g.region_code or ''}", g.tier or "-", f"{g.eligible:,}", yuan(g.amount_fen))
+        table.add_row(
+            f"{g.region_name} {g.region_code or ''}",
+            g.tier or "-",
+            f"{g.eligible:,}",
+            yuan(g.amount_fen),
+        )
     console.print(table)
     if report.change:
         c = report.change
-        console.print(f"against {c.against_version[:12]}: +{c.newly_eligible:,} newly eligible, "
-                      f"-{c.no_longer_eligible:,} no longer eligible")
+        console.print(
+            f"against {c.against_version[:12]}: +{c.newly_eligible:,} newly eligible, "
+            f"-{c.no_longer_eligible:,} no longer eligible"
+        )
 
 
-def explain(policy: str = typer.Argument(..., help="Policy file or bundled policy id."),
-            subject: str = typer.Argument(..., help="Resident ID number or USCC."),
-            as_of: datetime = DATE, json_output: bool = JSON) -> None:
+def explain(
+    policy: str = typer.Argument(..., help="Policy file or bundled policy id."),
+    subject: str = typer.Argument(..., help="Resident ID number or USCC."),
+    as_of: datetime = DATE,
+    json_output: bool = JSON,
+) -> None:
     """Explain one subject's decision in plain Chinese, with inputs and their sources."""
     from app.db import get_engine
     from eligibility import service
@@ -164,7 +226,11 @@ def explain(policy: str = typer.Argument(..., help="Policy file or bundled polic
         console.print(e.summary)
         table = Table("condition", "value", "reason")
         for c in e.conditions:
-            mark = "[green]✓[/green]" if c.passed else ("[yellow]?[/yellow]" if c.value is None else "[red]✗[/red]")
+            mark = (
+                "[green]✓[/green]"
+                if c.passed
+                else ("[yellow]?[/yellow]" if c.value is None else "[red]✗[/red]")
+            )
             table.add_row(c.description, mark, ";".join(c.reasons))
         console.print(table)
         inputs = Table("input", "value", "source", "as of")
@@ -173,11 +239,16 @@ def explain(policy: str = typer.Argument(..., help="Policy file or bundled polic
         for d in e.derived:
             inputs.add_row(d.label, d.display, "计算", "")
         console.print(inputs)
-        console.print(f"policy version {e.run.policy_version[:16]}…, input snapshot {e.input_snapshot_hash[:16]}…")
+        console.print(
+            f"policy version {e.run.policy_version[:16]}…, "
+            f"input snapshot {e.input_snapshot_hash[:16]}…"
+        )
 
 
 @app.command()
-def schema(out: Path | None = typer.Option(None, help="Write to this file instead of stdout.")) -> None:
+def schema(
+    out: Path | None = typer.Option(None, help="Write to this file instead of stdout."),
+) -> None:
     """Print (or write) the JSON Schema of the policy format."""
     text = json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n"
     if out is None:

@@ -116,7 +116,8 @@ class Checker:
                 raise ExprError("write a parameter as param.NAME", node.pos)
             if parts[1] not in self.scope.params:
                 raise ExprError(
-                    f"unknown parameter {parts[1]!r}; declared: {_listing(self.scope.params)}", node.pos
+                    f"unknown parameter {parts[1]!r}; declared: {_listing(self.scope.params)}",
+                    node.pos,
                 )
             self.usage.params.add(parts[1])
             node.ref = ParamRef(parts[1])
@@ -152,7 +153,8 @@ class Checker:
             if view.relation_aliases.get(name, name) in view.relations:
                 raise ExprError(
                     f"{name!r} is a related dataset: use exists({name} where ...), count(...) or "
-                    f"sum({name}.FIELD ...)", node.pos,
+                    f"sum({name}.FIELD ...)",
+                    node.pos,
                 )
             raise ExprError(
                 f"unknown name {name!r}; {view.kind} fields: {_listing(view.fields)}", node.pos
@@ -196,8 +198,11 @@ class Checker:
         if node.op not in ("==", "!=") and (
             Kind.ENUM in (left.kind, right.kind) or Kind.BOOL in (left.kind, right.kind)
         ):
-            raise ExprError(f"'{node.op}' does not order {left if left.kind in (Kind.ENUM, Kind.BOOL) else right}",
-                            node.pos)
+            raise ExprError(
+                f"'{node.op}' does not order "
+                f"{left if left.kind in (Kind.ENUM, Kind.BOOL) else right}",
+                node.pos,
+            )
         _check_enum_literal(left, node.right)
         _check_enum_literal(right, node.left)
         return t.BOOL
@@ -246,7 +251,9 @@ class Checker:
         sig = FUNCTIONS.get(node.func)
         pos = node.func_pos or node.pos
         if sig is None:
-            raise ExprError(f"unknown function {node.func!r}; functions: {_listing(FUNCTIONS)}", pos)
+            raise ExprError(
+                f"unknown function {node.func!r}; functions: {_listing(FUNCTIONS)}", pos
+            )
         if sig.uses_birth_date and "birth_date" not in self.scope.view.fields:
             raise ExprError(f"{node.func}() needs a subject with a birth date", pos)
         if sig.uses_birth_date and self.relation is not None:
@@ -281,7 +288,8 @@ class Checker:
         relation = view.relations.get(name)
         if relation is None:
             raise ExprError(
-                f"unknown related dataset {node.relation!r}; {view.kind} has: {_listing(view.relations)}",
+                f"unknown related dataset {node.relation!r}; "
+                f"{view.kind} has: {_listing(view.relations)}",
                 pos,
             )
         node.relation_name = name
@@ -295,10 +303,13 @@ class Checker:
             result = t.BOOL if node.func == "exists" else t.INT
             if node.field is not None:
                 spec = relation.fields.get(node.field) or relation.fields.get(
-                    view.field_aliases.get(node.field, ""))
+                    view.field_aliases.get(node.field, "")
+                )
                 if spec is None:
-                    raise ExprError(f"{name} has no field {node.field!r}; fields: {_listing(relation.fields)}",
-                                    pos)
+                    raise ExprError(
+                        f"{name} has no field {node.field!r}; fields: {_listing(relation.fields)}",
+                        pos,
+                    )
                 node.field_name = spec.name
                 self.usage.related.setdefault(name, set()).add(spec.name)
                 result = _aggregate_type(node.func, spec.type, pos)
@@ -326,8 +337,11 @@ def _is_constant(node: Node) -> bool:
         return True
     if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Literal):
         return True
-    return isinstance(node, Call) and node.func in ("date", "period", "yuan") and all(
-        isinstance(a, Literal) for a in node.args)
+    return (
+        isinstance(node, Call)
+        and node.func in ("date", "period", "yuan")
+        and all(isinstance(a, Literal) for a in node.args)
+    )
 
 
 def _check_constant_call(node: Call) -> None:
@@ -337,11 +351,17 @@ def _check_constant_call(node: Call) -> None:
 
 
 def _check_enum_literal(type_: Type, other: Node) -> None:
-    if type_.kind is not Kind.ENUM or not isinstance(other, Literal) or not isinstance(other.value, str):
+    if (
+        type_.kind is not Kind.ENUM
+        or not isinstance(other, Literal)
+        or not isinstance(other.value, str)
+    ):
         return
     if other.value not in type_.values:
-        raise ExprError(f"{other.value!r} is not a possible value; expected one of: "
-                        f"{', '.join(type_.values)}", other.pos)
+        raise ExprError(
+            f"{other.value!r} is not a possible value; expected one of: {', '.join(type_.values)}",
+            other.pos,
+        )
 
 
 def _listing(names: object) -> str:

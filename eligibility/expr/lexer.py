@@ -32,12 +32,28 @@ class Tok(StrEnum):
     END = "end"
 
 
-KEYWORDS = frozenset(
-    {"and", "or", "not", "in", "if", "then", "else", "where", "true", "false"}
-)
+KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "where", "true", "false"})
 # Chinese spellings of keywords officers may prefer.
 KEYWORD_ALIASES = {"且": "and", "或": "or", "非": "not", "属于": "in"}
-OPERATORS = ("..", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "(", ")", "[", "]", ",", ".")
+OPERATORS = (
+    "..",
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "<",
+    ">",
+    "+",
+    "-",
+    "*",
+    "/",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ".",
+)
 FULL_WIDTH = {"(": "(", ")": ")", ",": ",", "【": "[", "】": "]", "%": "%"}
 
 
@@ -56,7 +72,7 @@ def _is_name_start(ch: str) -> bool:
 
 
 def _is_name_char(ch: str) -> bool:
-    return _is_name_start(ch) or ch.isascii() and ch.isdigit()
+    return _is_name_start(ch) or (ch.isascii() and ch.isdigit())
 
 
 def _is_cjk(ch: str) -> bool:
@@ -137,10 +153,15 @@ def _next_token(s: _Scanner) -> Token:
 
 def _number(s: _Scanner) -> Token:
     text, start = s.text, s.i
-    while s.i < len(text) and (text[s.i].isascii() and text[s.i].isdigit() or text[s.i] == "_"):
+    while s.i < len(text) and ((text[s.i].isascii() and text[s.i].isdigit()) or text[s.i] == "_"):
         s.i += 1
     is_decimal = False
-    if s.i + 1 < len(text) and text[s.i] == "." and text[s.i + 1].isascii() and text[s.i + 1].isdigit():
+    if (
+        s.i + 1 < len(text)
+        and text[s.i] == "."
+        and text[s.i + 1].isascii()
+        and text[s.i + 1].isdigit()
+    ):
         is_decimal = True
         s.i += 1
         while s.i < len(text) and text[s.i].isascii() and text[s.i].isdigit():
@@ -168,7 +189,7 @@ def _number(s: _Scanner) -> Token:
 
 def _string(s: _Scanner) -> Token:
     text, start = s.text, s.i
-    closing = {"\"": "\"", "'": "'", "“": "”", "‘": "’"}[text[start]]
+    closing = {'"': '"', "'": "'", "“": "”", "‘": "’"}[text[start]]
     s.i += 1
     while s.i < len(text) and text[s.i] != closing:
         if text[s.i] in "\n\\":

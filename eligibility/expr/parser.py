@@ -104,8 +104,14 @@ class Parser:
             self.expect("else")
             otherwise = self.expr()
             self.leave()
-            return IfElse(first.pos, first.start, self.last_end, condition=condition, then=then,
-                          otherwise=otherwise)
+            return IfElse(
+                first.pos,
+                first.start,
+                self.last_end,
+                condition=condition,
+                then=then,
+                otherwise=otherwise,
+            )
         return self.or_expr()
 
     def _chain(self, ops: frozenset[str], operand: str) -> Node:
@@ -141,7 +147,9 @@ class Parser:
         if tok.kind is Tok.OP and tok.text in COMPARISONS:
             op = self.take().text
             right = self.additive()
-            node: Node = Binary(first.pos, first.start, self.last_end, op=op, left=left, right=right)
+            node: Node = Binary(
+                first.pos, first.start, self.last_end, op=op, left=left, right=right
+            )
         elif self.at("in", Tok.KEYWORD) or (
             self.at("not", Tok.KEYWORD) and self.tokens[self.i + 1].text == "in"
         ):
@@ -149,8 +157,9 @@ class Parser:
             if negated:
                 self.take()
             options = self.additive()
-            node = Membership(first.pos, first.start, self.last_end, value=left, options=options,
-                              negated=negated)
+            node = Membership(
+                first.pos, first.start, self.last_end, value=left, options=options, negated=negated
+            )
         else:
             return left
         if self.tok.kind is Tok.OP and self.tok.text in COMPARISONS:
@@ -177,6 +186,7 @@ class Parser:
         tok = self.tok
         if tok.kind in (Tok.INT, Tok.DECIMAL, Tok.STRING):
             self.take()
+            assert tok.value is not None
             return Literal(tok.pos, tok.start, tok.end, value=tok.value)
         if tok.kind is Tok.KEYWORD and tok.text in ("true", "false"):
             self.take()
@@ -220,7 +230,9 @@ class Parser:
             self.take()
             part = self.tok
             if part.kind is not Tok.NAME:
-                raise ExprError(f"expected a name after '.', found {self._describe(part)}", part.pos)
+                raise ExprError(
+                    f"expected a name after '.', found {self._describe(part)}", part.pos
+                )
             _check_identifier(part)
             parts.append(self.take().text)
             if len(parts) > 3:
@@ -241,7 +253,9 @@ class Parser:
                 self.expect(",")
         self.take()
         self.leave()
-        return Call(name.pos, name.start, self.last_end, func=name.text, args=args, func_pos=name.pos)
+        return Call(
+            name.pos, name.start, self.last_end, func=name.text, args=args, func_pos=name.pos
+        )
 
     def aggregate(self, name: Token) -> Node:
         self.enter(name)
@@ -268,9 +282,16 @@ class Parser:
             where = self.expr()
         self.expect(")")
         self.leave()
-        return Aggregate(name.pos, name.start, self.last_end, func=name.text,
-                         relation=relation.text, field=field_name, where=where,
-                         relation_pos=relation.pos)
+        return Aggregate(
+            name.pos,
+            name.start,
+            self.last_end,
+            func=name.text,
+            relation=relation.text,
+            field=field_name,
+            where=where,
+            relation_pos=relation.pos,
+        )
 
 
 def _check_identifier(tok: Token) -> None:

@@ -65,8 +65,13 @@ STRING = Type(Kind.STRING)
 PERIODS = Type(Kind.PERIODS)
 
 BY_NAME: dict[str, Type] = {
-    "bool": BOOL, "int": INT, "money": MONEY, "decimal": DECIMAL, "date": DATE,
-    "period": PERIOD, "string": STRING,
+    "bool": BOOL,
+    "int": INT,
+    "money": MONEY,
+    "decimal": DECIMAL,
+    "date": DATE,
+    "period": PERIOD,
+    "string": STRING,
 }
 
 

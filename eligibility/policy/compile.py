@@ -16,16 +16,31 @@ from eligibility.expr.nodes import Aggregate, Name, Node, walk
 from eligibility.expr.parser import parse
 from eligibility.expr.types import Kind, Type
 from eligibility.policy.model import Format, PolicyDocument
-from eligibility.policy.params import DatedParameter, IndexedValueError, dated_parameter
+from eligibility.policy.params import (
+    PARAM_TYPES,
+    DatedParameter,
+    IndexedValueError,
+    dated_parameter,
+)
 from eligibility.policy.source import Issue, Path, SourceDocument
-from eligibility.policy.tables import Cell, analyse, parse_cell
-from eligibility.policy.params import PARAM_TYPES
+from eligibility.policy.tables import Cell
 from eligibility.views import SubjectView, view
 
-RESERVED = frozenset({
-    "param", "as_of", "subject_key", "eligible", "tier", "amount_fen", "payee_key", "start_period",
-    "in_force", "true", "false",
-})
+RESERVED = frozenset(
+    {
+        "param",
+        "as_of",
+        "subject_key",
+        "eligible",
+        "tier",
+        "amount_fen",
+        "payee_key",
+        "start_period",
+        "in_force",
+        "true",
+        "false",
+    }
+)
 
 
 @dataclass
@@ -80,7 +95,10 @@ class CompiledPolicy:
 
     def aggregates(self) -> list[Aggregate]:
         found: list[Aggregate] = []
-        for symbol in [*self.symbols.values(), *(i for tb in self.tables.values() for i in tb.inputs)]:
+        for symbol in [
+            *self.symbols.values(),
+            *(i for tb in self.tables.values() for i in tb.inputs),
+        ]:
             found.extend(symbol.usage.aggregates)
         return found
 
@@ -101,8 +119,11 @@ class _Compiler:
 
     def expr_issue(self, error: ExprError, text: str, path: Path) -> None:
         if self.source is None:
-            self.issues.append(Issue(error.message, error.pos.line, error.pos.column,
-                                     ".".join(str(p) for p in path)))
+            self.issues.append(
+                Issue(
+                    error.message, error.pos.line, error.pos.column, ".".join(str(p) for p in path)
+                )
+            )
             return
         lines = text.split("\n")
         offset = sum(len(line) + 1 for line in lines[: error.pos.line - 1]) + error.pos.column - 1
@@ -140,8 +161,9 @@ def references(node: Node | None) -> set[str]:
     return {n.dotted for n in walk(node) if isinstance(n, Name) and id(n) not in inner}
 
 
-def compile_document(doc: PolicyDocument, version: str,
-                     source: SourceDocument | None = None) -> tuple[CompiledPolicy, list[Issue]]:
+def compile_document(
+    doc: PolicyDocument, version: str, source: SourceDocument | None = None
+) -> tuple[CompiledPolicy, list[Issue]]:
     c = _Compiler(doc, source)
     params = _parameters(c)
     symbols = _symbols(c)
@@ -161,11 +183,15 @@ def _parameters(c: _Compiler) -> dict[str, DatedParameter]:
         try:
             params[name] = dated_parameter(name, spec)
         except IndexedValueError as error:
-            c.issue(f"parameter {name}: {error}", ("parameters", name, "values", error.index, "value"))
+            c.issue(
+                f"parameter {name}: {error}", ("parameters", name, "values", error.index, "value")
+            )
             continue
         if c.doc.effective.from_ < spec.values[0].from_:
-            c.issue(f"parameter {name} has no value on the policy's first day "
-                    f"{c.doc.effective.from_}", ("parameters", name, "values", 0, "from"))
+            c.issue(
+                f"parameter {name} has no value on the policy's first day {c.doc.effective.from_}",
+                ("parameters", name, "values", 0, "from"),
+            )
         c.scope.params[name] = PARAM_TYPES[spec.type]
     return params
 
@@ -184,11 +210,29 @@ def _symbols(c: _Compiler) -> dict[str, Symbol]:
         symbols[symbol.name] = symbol
 
     for name, d in doc.definitions.items():
-        add(Symbol(name, "definition", d.expr, ("definitions", name, "expr"), label=d.label,
-                   format=d.format), True)
+        add(
+            Symbol(
+                name,
+                "definition",
+                d.expr,
+                ("definitions", name, "expr"),
+                label=d.label,
+                format=d.format,
+            ),
+            True,
+        )
     for i, cond in enumerate(doc.conditions):
-        add(Symbol(cond.name, "condition", cond.when, ("conditions", i, "when"),
-                   label=cond.description, description=cond.description), True)
+        add(
+            Symbol(
+                cond.name,
+                "condition",
+                cond.when,
+                ("conditions", i, "when"),
+                label=cond.description,
+                description=cond.description,
+            ),
+            True,
+        )
     if doc.eligible is not None:
         add(Symbol("eligible:", "eligible", doc.eligible, ("eligible",)), False)
     benefit = doc.benefit
@@ -197,11 +241,27 @@ def _symbols(c: _Compiler) -> dict[str, Symbol]:
         if text is not None:
             add(Symbol(f"benefit:{key}", "benefit", text, ("benefit", key)), False)
     for i, end in enumerate(benefit.end_conditions):
-        add(Symbol(f"end:{end.name}", "end", end.when, ("benefit", "end_conditions", i, "when"),
-                   label=end.description, description=end.description), False)
+        add(
+            Symbol(
+                f"end:{end.name}",
+                "end",
+                end.when,
+                ("benefit", "end_conditions", i, "when"),
+                label=end.description,
+                description=end.description,
+            ),
+            False,
+        )
         if end.end_date is not None:
-            add(Symbol(f"end_date:{end.name}", "end", end.end_date,
-                       ("benefit", "end_conditions", i, "end_date")), False)
+            add(
+                Symbol(
+                    f"end_date:{end.name}",
+                    "end",
+                    end.end_date,
+                    ("benefit", "end_conditions", i, "end_date"),
+                ),
+                False,
+            )
     for i, trigger in enumerate(doc.triggers):
         if trigger.kind.value == "date_reached":
             if trigger.date is None:
@@ -209,8 +269,10 @@ def _symbols(c: _Compiler) -> dict[str, Symbol]:
                 continue
             add(Symbol(f"trigger:{i}", "trigger", trigger.date, ("triggers", i, "date")), False)
         if trigger.kind.value == "life_event" and trigger.dataset not in c.view.datasets():
-            c.issue(f"life_event dataset must be one of: {', '.join(c.view.datasets())}",
-                    ("triggers", i, "dataset"))
+            c.issue(
+                f"life_event dataset must be one of: {', '.join(c.view.datasets())}",
+                ("triggers", i, "dataset"),
+            )
     if doc.subject.kind.value == "child" and not doc.subject.payee:
         c.issue("a child policy names its payee: [mother_key, father_key]", ("subject",))
     if doc.subject.kind.value != "child" and doc.subject.payee:
@@ -234,8 +296,12 @@ def _tables(c: _Compiler) -> dict[str, TableSymbol]:
     tables: dict[str, TableSymbol] = {}
     for name, table in c.doc.decision_tables.items():
         path: Path = ("decision_tables", name)
-        if not name.isidentifier() or name.startswith("_") or name in ("param", "as_of") or (
-                name in c.view.fields):
+        if (
+            not name.isidentifier()
+            or name.startswith("_")
+            or name in ("param", "as_of")
+            or (name in c.view.fields)
+        ):
             c.issue(f"table name {name!r} is not allowed", path)
             continue
         built = build_table(c, name, table, path)
@@ -269,8 +335,9 @@ def _order(c: _Compiler, symbols: dict[str, Symbol], tables: dict[str, TableSymb
         return []
 
 
-def _check_all(c: _Compiler, symbols: dict[str, Symbol], tables: dict[str, TableSymbol],
-               order: list[str]) -> None:
+def _check_all(
+    c: _Compiler, symbols: dict[str, Symbol], tables: dict[str, TableSymbol], order: list[str]
+) -> None:
     from eligibility.policy.table_compile import check_table
 
     for name in order:
@@ -279,7 +346,9 @@ def _check_all(c: _Compiler, symbols: dict[str, Symbol], tables: dict[str, Table
             continue
         symbol = symbols[name]
         expected = {
-            "condition": t.BOOL, "eligible": t.BOOL, "end": t.BOOL,
+            "condition": t.BOOL,
+            "eligible": t.BOOL,
+            "end": t.BOOL,
         }.get(symbol.kind)
         if name == "benefit:amount":
             expected = t.MONEY
@@ -288,7 +357,11 @@ def _check_all(c: _Compiler, symbols: dict[str, Symbol], tables: dict[str, Table
         if c.check(symbol, expected):
             if name == "benefit:tier" and symbol.type and not symbol.type.is_textual:
                 c.issue("benefit tier must be text", symbol.path)
-            if name == "benefit:start" and symbol.type and symbol.type.kind not in (Kind.DATE, Kind.PERIOD):
+            if (
+                name == "benefit:start"
+                and symbol.type
+                and symbol.type.kind not in (Kind.DATE, Kind.PERIOD)
+            ):
                 c.issue("benefit start must be a date or a period", symbol.path)
             if symbol.kind in ("definition", "condition") and symbol.type is not None:
                 c.scope.named[name] = symbol.type

@@ -21,12 +21,23 @@ def _compare(section: str, old: dict[str, Any], new: dict[str, Any]) -> list[Dif
     entries = []
     for key in sorted(set(old) | set(new), key=str):
         if key not in new:
-            entries.append(DiffEntry(section=section, item=str(key), change="removed", old=_text(old[key])))
+            entries.append(
+                DiffEntry(section=section, item=str(key), change="removed", old=_text(old[key]))
+            )
         elif key not in old:
-            entries.append(DiffEntry(section=section, item=str(key), change="added", new=_text(new[key])))
+            entries.append(
+                DiffEntry(section=section, item=str(key), change="added", new=_text(new[key]))
+            )
         elif old[key] != new[key]:
-            entries.append(DiffEntry(section=section, item=str(key), change="changed",
-                                     old=_text(old[key]), new=_text(new[key])))
+            entries.append(
+                DiffEntry(
+                    section=section,
+                    item=str(key),
+                    change="changed",
+                    old=_text(old[key]),
+                    new=_text(new[key]),
+                )
+            )
     return entries
 
 
@@ -34,8 +45,20 @@ def diff_policies(old: CompiledPolicy, new: CompiledPolicy) -> PolicyDiff:
     a = old.document.model_dump(mode="json", by_alias=True)
     b = new.document.model_dump(mode="json", by_alias=True)
     entries: list[DiffEntry] = []
-    top = ("id", "title", "title_en", "legal_basis", "issuing_department", "subject", "effective",
-           "metadata", "eligible", "triggers", "process", "notification")
+    top = (
+        "id",
+        "title",
+        "title_en",
+        "legal_basis",
+        "issuing_department",
+        "subject",
+        "effective",
+        "metadata",
+        "eligible",
+        "triggers",
+        "process",
+        "notification",
+    )
     entries += _compare("policy", {k: a[k] for k in top}, {k: b[k] for k in top})
     for name in sorted(set(a["parameters"]) | set(b["parameters"])):
         pa, pb = a["parameters"].get(name), b["parameters"].get(name)
@@ -49,19 +72,34 @@ def diff_policies(old: CompiledPolicy, new: CompiledPolicy) -> PolicyDiff:
         rest_b = {k: v for k, v in pb.items() if k != "values"}
         entries += _compare(f"parameters.{name}", rest_a, rest_b)
     entries += _compare("definitions", a["definitions"], b["definitions"])
-    entries += _compare("conditions", {c["name"]: c for c in a["conditions"]},
-                        {c["name"]: c for c in b["conditions"]})
+    entries += _compare(
+        "conditions",
+        {c["name"]: c for c in a["conditions"]},
+        {c["name"]: c for c in b["conditions"]},
+    )
     for name in sorted(set(a["decision_tables"]) | set(b["decision_tables"])):
         ta, tb = a["decision_tables"].get(name), b["decision_tables"].get(name)
         if ta is None or tb is None:
-            entries += _compare("decision_tables", {name: ta} if ta else {}, {name: tb} if tb else {})
+            entries += _compare(
+                "decision_tables", {name: ta} if ta else {}, {name: tb} if tb else {}
+            )
             continue
         ra = {str(i + 1): r for i, r in enumerate(ta["rules"])}
         rb = {str(i + 1): r for i, r in enumerate(tb["rules"])}
         entries += _compare(f"decision_tables.{name}.rules", ra, rb)
-        entries += _compare(f"decision_tables.{name}", {k: v for k, v in ta.items() if k != "rules"},
-                            {k: v for k, v in tb.items() if k != "rules"})
+        entries += _compare(
+            f"decision_tables.{name}",
+            {k: v for k, v in ta.items() if k != "rules"},
+            {k: v for k, v in tb.items() if k != "rules"},
+        )
     entries += _compare("benefit", a["benefit"], b["benefit"])
-    entries += _compare("tests", {t["name"]: t for t in a["tests"]}, {t["name"]: t for t in b["tests"]})
-    return PolicyDiff(old_id=old.id, new_id=new.id, old_version=old.version,
-                      new_version=new.version, entries=entries)
+    entries += _compare(
+        "tests", {t["name"]: t for t in a["tests"]}, {t["name"]: t for t in b["tests"]}
+    )
+    return PolicyDiff(
+        old_id=old.id,
+        new_id=new.id,
+        old_version=old.version,
+        new_version=new.version,
+        entries=entries,
+    )

@@ -36,7 +36,9 @@ class Strict(BaseModel):
 
 
 class LegalBasis(Strict):
-    document_number: str = Field(min_length=1, max_length=200, description="文号, e.g. 民发〔2023〕12号")
+    document_number: str = Field(
+        min_length=1, max_length=200, description="文号, e.g. 民发〔2023〕12号"
+    )
     title: str = Field(min_length=1, max_length=300)
     link: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
     issued: date | None = None
@@ -102,7 +104,9 @@ class Definition(Strict):
 
 class Condition(Strict):
     name: str = Field(pattern=IDENT)
-    description: str = Field(min_length=1, max_length=300, description="plain Chinese, shown to citizens")
+    description: str = Field(
+        min_length=1, max_length=300, description="plain Chinese, shown to citizens"
+    )
     when: Expr
 
 

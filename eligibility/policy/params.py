@@ -16,8 +16,12 @@ from eligibility.expr.types import Type
 from eligibility.policy.model import Parameter, ParamType
 
 PARAM_TYPES: dict[ParamType, Type] = {
-    ParamType.MONEY: t.MONEY, ParamType.INT: t.INT, ParamType.DECIMAL: t.DECIMAL,
-    ParamType.STRING: t.STRING, ParamType.BOOL: t.BOOL, ParamType.DATE: t.DATE,
+    ParamType.MONEY: t.MONEY,
+    ParamType.INT: t.INT,
+    ParamType.DECIMAL: t.DECIMAL,
+    ParamType.STRING: t.STRING,
+    ParamType.BOOL: t.BOOL,
+    ParamType.DATE: t.DATE,
 }
 
 

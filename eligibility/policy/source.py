@@ -44,7 +44,9 @@ class PolicyError(Exception):
     def __init__(self, issues: list[Issue], source: str = "") -> None:
         self.issues = issues
         self.source = source
-        super().__init__("\n".join(f"{source}:{issue}" if source else str(issue) for issue in issues))
+        super().__init__(
+            "\n".join(f"{source}:{issue}" if source else str(issue) for issue in issues)
+        )
 
 
 def path_text(path: Path) -> str:
@@ -119,8 +121,9 @@ class _Builder:
         self.issues: list[Issue] = []
 
     def issue(self, message: str, node: Node, path: Path) -> None:
-        self.issues.append(Issue(message, node.start_mark.line + 1, node.start_mark.column + 1,
-                                 path_text(path)))
+        self.issues.append(
+            Issue(message, node.start_mark.line + 1, node.start_mark.column + 1, path_text(path))
+        )
 
     def build(self, node: Node, path: Path, depth: int) -> Any:
         self.count += 1
@@ -198,17 +201,21 @@ def read_source(text: str) -> SourceDocument:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise PolicyError([Issue(f"YAML: {error.problem or error.context}", line, column)]) from None
+        raise PolicyError(
+            [Issue(f"YAML: {error.problem or error.context}", line, column)]
+        ) from None
     except yaml.YAMLError as error:
         raise PolicyError([Issue(f"YAML: {error}".splitlines()[0], 1, 1)]) from None
     except _TooDeep as error:
         mark = error.node.start_mark
-        raise PolicyError([Issue(f"nested deeper than {MAX_NESTING} levels", mark.line + 1,
-                                 mark.column + 1)]) from None
+        raise PolicyError(
+            [Issue(f"nested deeper than {MAX_NESTING} levels", mark.line + 1, mark.column + 1)]
+        ) from None
     except _TooBig as error:
         mark = error.node.start_mark
-        raise PolicyError([Issue(f"more than {MAX_NODES} values (aliases count)", mark.line + 1,
-                                 mark.column + 1)]) from None
+        raise PolicyError(
+            [Issue(f"more than {MAX_NODES} values (aliases count)", mark.line + 1, mark.column + 1)]
+        ) from None
     except RecursionError:
         raise PolicyError([Issue("YAML nested too deeply", 1, 1)]) from None
     finally:

@@ -5,7 +5,7 @@ and the Polars expression of each output (``when(row 1).then(...).when(row 2)...
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -20,7 +20,7 @@ from eligibility.policy.tables import analyse, cell_test, parse_cell
 
 if TYPE_CHECKING:
     from eligibility.compiler import ExprCompiler
-    from eligibility.policy.compile import Symbol, TableSymbol, _Compiler
+    from eligibility.policy.compile import TableSymbol, _Compiler
 
 
 def _output_node(c: _Compiler, raw: object, kind: Kind, path: Path) -> Node | None:
@@ -54,8 +54,13 @@ def build_table(c: _Compiler, name: str, table: DecisionTable, path: Path) -> Ta
 
     inputs = []
     for i, spec in enumerate(table.inputs):
-        symbol = Symbol(f"{name}.{spec.name}", "table_input", spec.expr, (*path, "inputs", i, "expr"),
-                        label=spec.label or spec.name)
+        symbol = Symbol(
+            f"{name}.{spec.name}",
+            "table_input",
+            spec.expr,
+            (*path, "inputs", i, "expr"),
+            label=spec.label or spec.name,
+        )
         c.parse(symbol)
         inputs.append(symbol)
     outputs = [(o.name, PARAM_TYPES[o.type], o.label or o.name) for o in table.outputs]
@@ -63,16 +68,24 @@ def build_table(c: _Compiler, name: str, table: DecisionTable, path: Path) -> Ta
     row_outputs: list[list[Node]] = []
     for r, rule in enumerate(table.rules):
         if len(rule.when) != len(inputs):
-            c.issue(f"rule {r + 1} has {len(rule.when)} input cells, the table has {len(inputs)} inputs",
-                    (*path, "rules", r, "when"))
+            c.issue(
+                f"rule {r + 1} has {len(rule.when)} input cells, "
+                f"the table has {len(inputs)} inputs",
+                (*path, "rules", r, "when"),
+            )
             ok = False
         if len(rule.then) != len(outputs):
-            c.issue(f"rule {r + 1} has {len(rule.then)} output cells, the table has {len(outputs)} "
-                    "outputs", (*path, "rules", r, "then"))
+            c.issue(
+                f"rule {r + 1} has {len(rule.then)} output cells, the table has {len(outputs)} "
+                "outputs",
+                (*path, "rules", r, "then"),
+            )
             ok = False
             continue
-        row = [_output_node(c, raw, outputs[k][1].kind, (*path, "rules", r, "then", k))
-               for k, raw in enumerate(rule.then)]
+        row = [
+            _output_node(c, raw, outputs[k][1].kind, (*path, "rules", r, "then", k))
+            for k, raw in enumerate(rule.then)
+        ]
         row_outputs.append([n for n in row if n is not None])
     default = None
     if table.default is not None:
@@ -80,12 +93,16 @@ def build_table(c: _Compiler, name: str, table: DecisionTable, path: Path) -> Ta
             c.issue("default has the wrong number of outputs", (*path, "default"))
             ok = False
         else:
-            nodes = [_output_node(c, raw, outputs[k][1].kind, (*path, "default", k))
-                     for k, raw in enumerate(table.default)]
+            nodes = [
+                _output_node(c, raw, outputs[k][1].kind, (*path, "default", k))
+                for k, raw in enumerate(table.default)
+            ]
             default = [n for n in nodes if n is not None]
     if not ok:
         return None
-    return TableSymbol(name, path, table.hit_policy.value, inputs, outputs, [], row_outputs, default)
+    return TableSymbol(
+        name, path, table.hit_policy.value, inputs, outputs, [], row_outputs, default
+    )
 
 
 def check_table(c: _Compiler, table: TableSymbol) -> None:
@@ -114,11 +131,15 @@ def check_table(c: _Compiler, table: TableSymbol) -> None:
             return
         cells.append(row)
     table.cells = cells
-    for r, row_nodes in enumerate([*table.row_outputs, *([table.default] if table.default else [])]):
+    for r, row_nodes in enumerate(
+        [*table.row_outputs, *([table.default] if table.default else [])]
+    ):
         is_default = r == len(table.row_outputs)
         for k, node in enumerate(row_nodes):
-            out_name, out_type, _ = table.outputs[k]
-            out_path = (*table.path, "default", k) if is_default else (*table.path, "rules", r, "then", k)
+            _, out_type, _ = table.outputs[k]
+            out_path = (
+                (*table.path, "default", k) if is_default else (*table.path, "rules", r, "then", k)
+            )
             if isinstance(node, Literal) and node.value is None:
                 node.type = out_type
                 continue
@@ -128,9 +149,14 @@ def check_table(c: _Compiler, table: TableSymbol) -> None:
             except ExprError as error:
                 c.expr_issue(error, str(_raw_output(c, table, r, k, is_default)), out_path)
     labels = [i.label for i in table.inputs]
-    for finding in analyse(cells, types, labels, table.hit_policy == HitPolicy.UNIQUE.value,
-                           table.default is not None):
-        where = (*table.path, "rules", finding.row) if finding.row is not None else (*table.path, "rules")
+    for finding in analyse(
+        cells, types, labels, table.hit_policy == HitPolicy.UNIQUE.value, table.default is not None
+    ):
+        where = (
+            (*table.path, "rules", finding.row)
+            if finding.row is not None
+            else (*table.path, "rules")
+        )
         c.issue(f"decision table {table.name}: {finding.message}", where)
 
 
@@ -165,13 +191,11 @@ def table_outputs(table: TableSymbol, compiler: ExprCompiler) -> dict[str, pl.Ex
         matches.append(test.fill_null(False))
     out: dict[str, pl.Expr] = {}
     for k, (name, out_type, _) in enumerate(table.outputs):
-        expr: pl.Expr | None = None
-        chain = None
+        chain: Any = None
         for match, row_nodes in zip(matches, table.row_outputs, strict=True):
             value = compiler.cast_to(row_nodes[k], out_type)
             chain = pl.when(match).then(value) if chain is None else chain.when(match).then(value)
-        default = (compiler.cast_to(table.default[k], out_type) if table.default
-                   else pl.lit(None))
+        default = compiler.cast_to(table.default[k], out_type) if table.default else pl.lit(None)
         expr = chain.otherwise(default) if chain is not None else default
         from eligibility.views import polars_dtype
 

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -67,7 +68,11 @@ def _to_point(raw: object, type_: Type, pos: Pos) -> Point:
             return parse_period(raw)
         if kind is Kind.BOOL and isinstance(raw, bool):
             return raw
-        if kind in (Kind.STRING, Kind.ENUM) and isinstance(raw, str | int) and not isinstance(raw, bool):
+        if (
+            kind in (Kind.STRING, Kind.ENUM)
+            and isinstance(raw, str | int)
+            and not isinstance(raw, bool)
+        ):
             value = str(raw)
             if kind is Kind.ENUM and value not in type_.values:
                 raise ValueError(f"{value!r} is not one of: {', '.join(type_.values)}")
@@ -118,8 +123,12 @@ def parse_cell(raw: object, type_: Type) -> Cell:
         _expect_end(tokens, i + 1)
         if not ordered(type_):
             raise ExprError(f"ranges need an ordered input, this is {type_}", first.pos)
-        interval = Interval(_to_point(low, type_, tokens[1].pos), first.text == "[",
-                            _to_point(high, type_, tokens[i - 1].pos), tokens[i].text == "]")
+        interval = Interval(
+            _to_point(low, type_, tokens[1].pos),
+            first.text == "[",
+            _to_point(high, type_, tokens[i - 1].pos),
+            tokens[i].text == "]",
+        )
         return Cell(text, intervals=_normalise([interval], type_))
     negated = first.kind is Tok.KEYWORD and first.text == "not"
     start = 1 if negated else 0
@@ -187,8 +196,10 @@ def _compare(text: str, op: str, point: Point, type_: Type, pos: Pos) -> Cell:
     if not ordered(type_):
         raise ExprError(f"'{op}' needs an ordered input, this is {type_}", pos)
     interval = {
-        "<": Interval(None, False, point, False), "<=": Interval(None, False, point, True),
-        ">": Interval(point, False, None, False), ">=": Interval(point, True, None, False),
+        "<": Interval(None, False, point, False),
+        "<=": Interval(None, False, point, True),
+        ">": Interval(point, False, None, False),
+        ">=": Interval(point, True, None, False),
     }[op]
     return Cell(text, intervals=_normalise([interval], type_))
 
@@ -244,14 +255,18 @@ def pieces(cells: list[Cell], type_: Type) -> list[tuple[Point | None, str]]:
         mentioned = sorted({v for c in cells for v in c.values}, key=str)
         points: list[Point | None] = list(domain) if domain is not None else [*mentioned, None]
         return [(p, "其他值" if p is None else str(p)) for p in points]
-    bounds = sorted({b for c in cells for iv in c.intervals for b in (iv.low, iv.high) if b is not None})
+    bounds: list[Any] = sorted(
+        {b for c in cells for iv in c.intervals for b in (iv.low, iv.high) if b is not None}
+    )
+    out: list[tuple[Point | None, str]] = []
     if _discrete(type_):
-        cuts = sorted({b for c in cells for iv in c.intervals
-                       for b in ((iv.low,) if iv.low is not None else ()) +
-                       ((iv.high + 1,) if iv.high is not None else ())})  # type: ignore[operator]
+        cuts: list[Any] = sorted(
+            {iv.low for c in cells for iv in c.intervals if iv.low is not None}
+            | {iv.high + 1 for c in cells for iv in c.intervals if iv.high is not None}  # type: ignore[operator]
+        )
         if not cuts:
             return [(0, "任意值")]
-        out: list[tuple[Point | None, str]] = [(cuts[0] - 1, f"< {_show(cuts[0], type_)}")]
+        out.append((cuts[0] - 1, f"< {_show(cuts[0], type_)}"))
         for a, b in itertools.pairwise(cuts):
             label = _show(a, type_) if b - a == 1 else f"[{_show(a, type_)}..{_show(b - 1, type_)}]"
             out.append((a, label))
@@ -259,12 +274,12 @@ def pieces(cells: list[Cell], type_: Type) -> list[tuple[Point | None, str]]:
         return out
     if not bounds:
         return [(Decimal(0), "任意值")]
-    out = [(bounds[0] - 1, f"< {bounds[0]}")]  # type: ignore[operator]
+    out.append((bounds[0] - 1, f"< {bounds[0]}"))
     for a, b in itertools.pairwise(bounds):
         out.append((a, f"{a}"))
-        out.append(((a + b) / 2, f"({a}..{b})"))  # type: ignore[operator]
+        out.append(((a + b) / 2, f"({a}..{b})"))
     out.append((bounds[-1], f"{bounds[-1]}"))
-    out.append((bounds[-1] + 1, f"> {bounds[-1]}"))  # type: ignore[operator]
+    out.append((bounds[-1] + 1, f"> {bounds[-1]}"))
     return out
 
 
@@ -283,22 +298,31 @@ class Finding:
     message: str
 
 
-def analyse(rows: list[list[Cell]], types: list[Type], labels: list[str], unique: bool,
-            has_default: bool) -> list[Finding]:
+def analyse(
+    rows: list[list[Cell]], types: list[Type], labels: list[str], unique: bool, has_default: bool
+) -> list[Finding]:
     per_input = [pieces([row[i] for row in rows], type_) for i, type_ in enumerate(types)]
     size = 1
     for p in per_input:
         size *= len(p)
     if size > MAX_GRID:
-        return [Finding("too_large", None, f"table has {size} input combinations; at most {MAX_GRID} "
-                        "can be checked")]
+        return [
+            Finding(
+                "too_large",
+                None,
+                f"table has {size} input combinations; at most {MAX_GRID} can be checked",
+            )
+        ]
     findings: list[Finding] = []
     reached: set[int] = set()
     overlaps: set[tuple[int, int]] = set()
     uncovered = 0
     for combo in itertools.product(*per_input):
-        matching = [r for r, row in enumerate(rows)
-                    if all(contains(row[i], combo[i][0]) for i in range(len(types)))]
+        matching = [
+            r
+            for r, row in enumerate(rows)
+            if all(contains(row[i], combo[i][0]) for i in range(len(types)))
+        ]
         where = ", ".join(f"{labels[i]} {combo[i][1]}" for i in range(len(types)))
         if not matching:
             if not has_default and uncovered < 5:
@@ -310,13 +334,25 @@ def analyse(rows: list[list[Cell]], types: list[Type], labels: list[str], unique
             pair = (matching[0], matching[1])
             if pair not in overlaps:
                 overlaps.add(pair)
-                findings.append(Finding("overlap", matching[1], f"rules {matching[0] + 1} and "
-                                        f"{matching[1] + 1} both match {where} (hit policy unique)"))
+                findings.append(
+                    Finding(
+                        "overlap",
+                        matching[1],
+                        f"rules {matching[0] + 1} and "
+                        f"{matching[1] + 1} both match {where} (hit policy unique)",
+                    )
+                )
     if not unique:
         for r in range(len(rows)):
             if r not in reached:
-                findings.append(Finding("unreachable", r, f"rule {r + 1} is never reached: earlier "
-                                        "rules match everything it matches (hit policy first)"))
+                findings.append(
+                    Finding(
+                        "unreachable",
+                        r,
+                        f"rule {r + 1} is never reached: earlier "
+                        "rules match everything it matches (hit policy first)",
+                    )
+                )
     return findings
 
 
@@ -330,18 +366,21 @@ def cell_test(cell: Cell, value: pl.Expr, type_: Type) -> pl.Expr:
         for test in tests[1:]:
             combined = combined | test
         return combined.fill_null(False)
-    series = pl.lit(pl.Series(sorted(cell.values, key=str), dtype=pl.Boolean if type_.kind is Kind.BOOL
-                              else pl.String)).implode()
+    series = pl.lit(
+        pl.Series(
+            sorted(cell.values, key=str), dtype=pl.Boolean if type_.kind is Kind.BOOL else pl.String
+        )
+    ).implode()
     found = value.is_in(series)
     return (~found if cell.complement else found) & value.is_not_null()
 
 
 def _literal_point(point: Point, type_: Type) -> pl.Expr:
     if type_.kind is Kind.DATE:
-        ordinal = min(max(int(point), 1), date.max.toordinal())  # type: ignore[arg-type]
+        ordinal = min(max(int(point), 1), date.max.toordinal())
         return pl.lit(date.fromordinal(ordinal), dtype=pl.Date)
     if type_.kind is Kind.DECIMAL:
-        return pl.lit(float(point), dtype=pl.Float64)  # type: ignore[arg-type]
+        return pl.lit(float(point), dtype=pl.Float64)
     return pl.lit(point, dtype=pl.Int64)
 
 

@@ -48,8 +48,15 @@ def run_case(policy: CompiledPolicy, index: int, case: TestCase) -> CaseResult:
         checks.append((f"condition {name}", value, row[name]))
     if expect.payee is not None:
         payee_key = data.base.get_column(f"{expect.payee}_key").item()
-        checks.append(("payee", expect.payee, expect.payee if row.get("payee_key") == payee_key
-                       and payee_key is not None else row.get("payee_key")))
+        checks.append(
+            (
+                "payee",
+                expect.payee,
+                expect.payee
+                if row.get("payee_key") == payee_key and payee_key is not None
+                else row.get("payee_key"),
+            )
+        )
     for what, want, got in checks:
         if want != got:
             result.failures.append(f"{what}: expected {want!r}, got {got!r}")

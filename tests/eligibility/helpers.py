@@ -51,8 +51,13 @@ def compile_condition(when: str, kind: str = "person", amount: str = "100") -> C
     return load_text(policy_text(when, kind, amount))
 
 
-def value_of(expr: str, subject: dict[str, object], as_of: date, kind: str = "person",
-             related: dict[str, list[dict[str, object]]] | None = None) -> object:
+def value_of(
+    expr: str,
+    subject: dict[str, object],
+    as_of: date,
+    kind: str = "person",
+    related: dict[str, list[dict[str, object]]] | None = None,
+) -> object:
     """Evaluate a bool condition for one inline subject (the population path)."""
     policy = compile_condition(expr, kind)
     data = from_inline(kind, subject, related or {}, as_of)

@@ -28,10 +28,19 @@ def test_bundled_policy_passes_its_test_cases(path: Path) -> None:
 def test_catalog_covers_the_design_policies() -> None:
     ids = {load_file(p).id for p in FILES}
     assert {
-        "longevity-allowance", "elderly-card", "senior-bus-card", "disability-living-subsidy",
-        "disability-nursing-subsidy", "childcare-subsidy", "birth-bundle", "premarital-check-voucher",
-        "prenatal-check-voucher", "medical-insurance-subsidy", "job-retention-refund",
-        "job-expansion-subsidy", "individual-business-support",
+        "longevity-allowance",
+        "elderly-card",
+        "senior-bus-card",
+        "disability-living-subsidy",
+        "disability-nursing-subsidy",
+        "childcare-subsidy",
+        "birth-bundle",
+        "premarital-check-voucher",
+        "prenatal-check-voucher",
+        "medical-insurance-subsidy",
+        "job-retention-refund",
+        "job-expansion-subsidy",
+        "individual-business-support",
     } <= ids
 
 
@@ -44,8 +53,12 @@ def test_regional_examples_say_so() -> None:
 
 
 def test_published_schema_is_current() -> None:
-    published = json.loads((ROOT / "eligibility" / "policy.schema.json").read_text(encoding="utf-8"))
-    assert published == json.loads(json.dumps(json_schema())), "run: mianshen policy schema --out eligibility/policy.schema.json"
+    published = json.loads(
+        (ROOT / "eligibility" / "policy.schema.json").read_text(encoding="utf-8")
+    )
+    assert published == json.loads(json.dumps(json_schema())), (
+        "run: mianshen policy schema --out eligibility/policy.schema.json"
+    )
 
 
 def test_version_is_stable_across_loads() -> None:

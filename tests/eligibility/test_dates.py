@@ -19,29 +19,37 @@ from eligibility.workdays import calendar, read_overrides
 def evaluate(text: str, birth: date | None = None, as_of: date = date(2025, 3, 1)) -> object:
     node = parse(text)
     check(node, Scope(view("person")))
-    compiler = ExprCompiler(Bindings(as_of=as_of, params={}, param_types={}, birth_column="birth_date"))
+    compiler = ExprCompiler(
+        Bindings(as_of=as_of, params={}, param_types={}, birth_column="birth_date")
+    )
     frame = pl.DataFrame({"birth_date": [birth]}, schema={"birth_date": pl.Date})
     return frame.select(compiler.compile(node).alias("v")).item()
 
 
-@pytest.mark.parametrize(("birth", "on", "age"), [
-    (date(1955, 3, 1), date(2025, 3, 1), 70),
-    (date(1955, 3, 1), date(2025, 2, 28), 69),
-    (date(1956, 2, 29), date(2026, 2, 28), 69),  # common year: not yet
-    (date(1956, 2, 29), date(2026, 3, 1), 70),  # ... reached on 1 March
-    (date(1956, 2, 29), date(2024, 2, 29), 68),  # leap year: on the day itself
-    (date(1956, 2, 29), date(2024, 2, 28), 67),
-    (date(2000, 12, 31), date(2001, 12, 30), 0),
-])
+@pytest.mark.parametrize(
+    ("birth", "on", "age"),
+    [
+        (date(1955, 3, 1), date(2025, 3, 1), 70),
+        (date(1955, 3, 1), date(2025, 2, 28), 69),
+        (date(1956, 2, 29), date(2026, 2, 28), 69),  # common year: not yet
+        (date(1956, 2, 29), date(2026, 3, 1), 70),  # ... reached on 1 March
+        (date(1956, 2, 29), date(2024, 2, 29), 68),  # leap year: on the day itself
+        (date(1956, 2, 29), date(2024, 2, 28), 67),
+        (date(2000, 12, 31), date(2001, 12, 30), 0),
+    ],
+)
 def test_age_on_with_leap_day_rule(birth: date, on: date, age: int) -> None:
     assert evaluate(f'age_on(date("{on.isoformat()}"))', birth) == age
 
 
-@pytest.mark.parametrize(("birth", "years", "reached"), [
-    (date(1956, 2, 29), 70, date(2026, 3, 1)),
-    (date(1956, 2, 29), 72, date(2028, 2, 29)),
-    (date(1955, 3, 1), 70, date(2025, 3, 1)),
-])
+@pytest.mark.parametrize(
+    ("birth", "years", "reached"),
+    [
+        (date(1956, 2, 29), 70, date(2026, 3, 1)),
+        (date(1956, 2, 29), 72, date(2028, 2, 29)),
+        (date(1955, 3, 1), 70, date(2025, 3, 1)),
+    ],
+)
 def test_date_of_age(birth: date, years: int, reached: date) -> None:
     assert evaluate(f"date_of_age({years})", birth) == reached
 
@@ -57,24 +65,30 @@ def test_age_is_reached_exactly_on_date_of_age(birth: date, years: int) -> None:
         assert evaluate(f'age_on(date("{before.isoformat()}"))', birth) == years - 1
 
 
-@pytest.mark.parametrize(("a", "b", "months"), [
-    ("2025-01-31", "2025-02-28", 0),
-    ("2025-01-31", "2025-03-01", 1),
-    ("2024-09-01", "2025-03-01", 6),
-    ("2024-09-02", "2025-03-01", 5),
-    ("2025-03-01", "2024-09-01", -6),
-    ("2025-03-01", "2024-09-02", -5),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "months"),
+    [
+        ("2025-01-31", "2025-02-28", 0),
+        ("2025-01-31", "2025-03-01", 1),
+        ("2024-09-01", "2025-03-01", 6),
+        ("2024-09-02", "2025-03-01", 5),
+        ("2025-03-01", "2024-09-01", -6),
+        ("2025-03-01", "2024-09-02", -5),
+    ],
+)
 def test_months_between(a: str, b: str, months: int) -> None:
     assert evaluate(f'months_between(date("{a}"), date("{b}"))') == months
 
 
-@pytest.mark.parametrize(("d", "n", "expected"), [
-    ("2025-01-31", 1, date(2025, 2, 28)),
-    ("2024-01-31", 1, date(2024, 2, 29)),
-    ("2024-02-29", 12, date(2025, 2, 28)),
-    ("2025-03-15", -3, date(2024, 12, 15)),
-])
+@pytest.mark.parametrize(
+    ("d", "n", "expected"),
+    [
+        ("2025-01-31", 1, date(2025, 2, 28)),
+        ("2024-01-31", 1, date(2024, 2, 29)),
+        ("2024-02-29", 12, date(2025, 2, 28)),
+        ("2025-03-15", -3, date(2024, 12, 15)),
+    ],
+)
 def test_add_months_clamps(d: str, n: int, expected: date) -> None:
     assert evaluate(f'add_months(date("{d}"), {n})') == expected
 

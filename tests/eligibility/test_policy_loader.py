@@ -25,23 +25,26 @@ def line_of(text: str, needle: str) -> int:
 
 def test_expression_error_points_into_the_file() -> None:
     text = policy_text("age_on(as_of) >= 70 and region_code == param.local_regoin")
-    (line, column, message), = issues_of(text)
+    ((line, column, message),) = issues_of(text)
     assert "unknown parameter 'local_regoin'" in message
     assert line == line_of(text, "when:")
-    assert text.splitlines()[line - 1][column - 1:].startswith("param.local_regoin")
+    assert text.splitlines()[line - 1][column - 1 :].startswith("param.local_regoin")
 
 
 def test_error_inside_a_literal_block_points_at_its_line() -> None:
     text = policy_text("|\n      age_on(as_of) >= 70\n      and exists(death_recrd)\n")
-    (line, column, message), = issues_of(text)
+    ((line, column, message),) = issues_of(text)
     assert "unknown related dataset 'death_recrd'" in message
     assert line == line_of(text, "death_recrd")
-    assert text.splitlines()[line - 1][column - 1:].startswith("death_recrd")
+    assert text.splitlines()[line - 1][column - 1 :].startswith("death_recrd")
 
 
 def test_schema_errors_have_positions() -> None:
-    text = policy_text("true").replace("kind: one_off_cash", "kind: one_off_cashh").replace(
-        "template: test.template", "template: test.template\n  colour: red")
+    text = (
+        policy_text("true")
+        .replace("kind: one_off_cash", "kind: one_off_cashh")
+        .replace("template: test.template", "template: test.template\n  colour: red")
+    )
     found = issues_of(text)
     messages = " ".join(m for _, _, m in found)
     assert "unknown key 'colour'" in messages
@@ -49,8 +52,11 @@ def test_schema_errors_have_positions() -> None:
 
 
 def test_duplicate_keys_and_yaml_syntax() -> None:
-    assert "duplicate key 'title'" in issues_of(MINIMAL.replace("title: 测试政策", "title: a\ntitle: b"))[0][2]
-    (line, _, message), = issues_of("id: [unclosed\n")
+    assert (
+        "duplicate key 'title'"
+        in issues_of(MINIMAL.replace("title: 测试政策", "title: a\ntitle: b"))[0][2]
+    )
+    ((_, _, message),) = issues_of("id: [unclosed\n")
     assert message.startswith("YAML:")
 
 
@@ -74,7 +80,9 @@ decision_tables:
 
 
 def with_table(hit: str, rows: list[str]) -> str:
-    body = "\n".join(f"      - when: [\"{cell}\"]\n        then: [t{i}, {i}00]" for i, cell in enumerate(rows))
+    body = "\n".join(
+        f'      - when: ["{cell}"]\n        then: [t{i}, {i}00]' for i, cell in enumerate(rows)
+    )
     return policy_text("true", amount="tier.amount") + TABLE.format(hit=hit, rows=body)
 
 
@@ -82,7 +90,7 @@ def test_unique_table_overlap_is_reported_at_the_row() -> None:
     text = with_table("unique", ["< 80", "[79..89]", ">= 90"])
     found = issues_of(text)
     assert any("rules 1 and 2 both match" in m and "79" in m for _, _, m in found)
-    row_line = [i for i, line in enumerate(text.splitlines(), 1) if "[79..89]" in line][0]
+    row_line = line_of(text, "[79..89]")
     assert any(line == row_line for line, _, m in found if "both match" in m)
 
 
@@ -105,19 +113,26 @@ def test_first_hit_table_evaluates_in_order() -> None:
 
 def test_dated_parameter_value_in_force() -> None:
     text = policy_text("true", amount="param.amount").replace(
-        "parameters:\n", "parameters:\n  amount:\n    type: money\n    description: 金额\n"
-        "    values:\n      - {from: 2020-01-01, value: 100}\n      - {from: 2025-07-01, value: 150}\n")
+        "parameters:\n",
+        "parameters:\n  amount:\n    type: money\n    description: 金额\n"
+        "    values:\n      - {from: 2020-01-01, value: 100}\n"
+        "      - {from: 2025-07-01, value: 150}\n",
+    )
     policy = load_text(text)
     data = from_inline("person", {}, {}, date(2025, 1, 1))
-    amounts = [evaluate_population(policy, data, day).get_column("amount_fen").item()
-               for day in (date(2025, 6, 30), date(2025, 7, 1))]
+    amounts = [
+        evaluate_population(policy, data, day).get_column("amount_fen").item()
+        for day in (date(2025, 6, 30), date(2025, 7, 1))
+    ]
     assert amounts == [100, 150]
 
 
 def test_parameter_values_must_ascend_and_match_their_type() -> None:
     text = policy_text("true").replace(
-        "parameters:\n", "parameters:\n  rate:\n    type: decimal\n    description: 比例\n"
-        "    values:\n      - {from: 2020-01-01, value: lots}\n")
+        "parameters:\n",
+        "parameters:\n  rate:\n    type: decimal\n    description: 比例\n"
+        "    values:\n      - {from: 2020-01-01, value: lots}\n",
+    )
     assert any("expected a number or a percentage" in m for _, _, m in issues_of(text))
 
 
@@ -131,5 +146,7 @@ def test_version_ignores_formatting_but_not_substance() -> None:
 
 def test_circular_definitions() -> None:
     text = policy_text("a").replace(
-        "conditions:", "definitions:\n  a: {expr: b, label: A}\n  b: {expr: a, label: B}\nconditions:")
+        "conditions:",
+        "definitions:\n  a: {expr: b, label: A}\n  b: {expr: a, label: B}\nconditions:",
+    )
     assert any("circular definition" in m for _, _, m in issues_of(text))

@@ -16,7 +16,9 @@ from eligibility.frames import SubjectData, conform
 from eligibility.policy import load_text
 
 DATES = st.dates(date(1915, 1, 1), date(2026, 12, 31))
-LEAPISH = st.sampled_from([date(1948, 2, 29), date(1956, 2, 29), date(2000, 2, 29), date(1955, 3, 1)])
+LEAPISH = st.sampled_from(
+    [date(1948, 2, 29), date(1956, 2, 29), date(2000, 2, 29), date(1955, 3, 1)]
+)
 AS_OF = st.sampled_from([date(2024, 2, 29), date(2025, 3, 1), date(2025, 10, 1), date(2026, 2, 28)])
 
 
@@ -26,47 +28,82 @@ def lit_date(d: date) -> str:
 
 @st.composite
 def date_expr(draw: st.DrawFn, depth: int = 0) -> str:
-    leaves = ["birth_date", "as_of", lit_date(draw(DATES)), "max(death_record.date_of_death)",
-              'min(social_assistance.start_date where assistance_kind == "dibao")']
+    leaves = [
+        "birth_date",
+        "as_of",
+        lit_date(draw(DATES)),
+        "max(death_record.date_of_death)",
+        'min(social_assistance.start_date where assistance_kind == "dibao")',
+    ]
     if depth >= 2 or draw(st.booleans()):
         return draw(st.sampled_from(leaves))
     inner = draw(date_expr(depth + 1))
     n = draw(st.integers(-30, 30))
-    return draw(st.sampled_from([
-        f"add_months({inner}, {n})", f"add_days({inner}, {n})", f"month_start({inner})",
-        f"add_working_days({inner}, {abs(n) % 8})", f"date_of_age({abs(n) + 40})",
-        f"month_end({inner})", f"add_years({inner}, {n % 5})",
-    ]))
+    return draw(
+        st.sampled_from(
+            [
+                f"add_months({inner}, {n})",
+                f"add_days({inner}, {n})",
+                f"month_start({inner})",
+                f"add_working_days({inner}, {abs(n) % 8})",
+                f"date_of_age({abs(n) + 40})",
+                f"month_end({inner})",
+                f"add_years({inner}, {n % 5})",
+            ]
+        )
+    )
 
 
 @st.composite
 def int_expr(draw: st.DrawFn, depth: int = 0) -> str:
-    leaves = [str(draw(st.integers(-5, 120))), "age_on(as_of)", "count(death_record)",
-              "count(disability_certificate where valid_from <= as_of)",
-              "coalesce(min(disability_certificate.grade), 9)", "sum(disability_certificate.grade)",
-              "count(marriage_registration where kind == \"marriage\")"]
+    leaves = [
+        str(draw(st.integers(-5, 120))),
+        "age_on(as_of)",
+        "count(death_record)",
+        "count(disability_certificate where valid_from <= as_of)",
+        "coalesce(min(disability_certificate.grade), 9)",
+        "sum(disability_certificate.grade)",
+        'count(marriage_registration where kind == "marriage")',
+    ]
     if depth >= 2 or draw(st.booleans()):
         return draw(st.sampled_from(leaves))
     a, b = draw(int_expr(depth + 1)), draw(int_expr(depth + 1))
     d1, d2 = draw(date_expr(depth + 1)), draw(date_expr(depth + 1))
-    return draw(st.sampled_from([
-        f"({a} + {b})", f"({a} - {b})", f"({a} * 3)", f"age_on({d1})", f"months_between({d1}, {d2})",
-        f"year({d1})", f"greatest({a}, {b})", f"working_days_between({d1}, {d2})",
-        f"if {draw(bool_expr(depth + 1))} then {a} else {b}", f"days_between({d1}, {d2})",
-        f"round({a} / 7)",
-    ]))
+    return draw(
+        st.sampled_from(
+            [
+                f"({a} + {b})",
+                f"({a} - {b})",
+                f"({a} * 3)",
+                f"age_on({d1})",
+                f"months_between({d1}, {d2})",
+                f"year({d1})",
+                f"greatest({a}, {b})",
+                f"working_days_between({d1}, {d2})",
+                f"if {draw(bool_expr(depth + 1))} then {a} else {b}",
+                f"days_between({d1}, {d2})",
+                f"round({a} / 7)",
+            ]
+        )
+    )
 
 
 @st.composite
 def related_condition(draw: st.DrawFn) -> str:
-    return draw(st.sampled_from([
-        "exists(death_record where date_of_death <= as_of)",
-        'exists(death_record where source_kind == "hospital")',
-        "exists(disability_certificate where grade <= 2 and (not present(valid_to) or valid_to >= as_of))",
-        'exists(social_assistance where assistance_kind in ["dibao", "tekun"] and start_date <= as_of)',
-        "exists(marriage_registration where registration_date <= as_of)",
-        "count(hukou_move) == 0",
-    ]))
+    return draw(
+        st.sampled_from(
+            [
+                "exists(death_record where date_of_death <= as_of)",
+                'exists(death_record where source_kind == "hospital")',
+                "exists(disability_certificate where grade <= 2"
+                " and (not present(valid_to) or valid_to >= as_of))",
+                'exists(social_assistance where assistance_kind in ["dibao", "tekun"]'
+                " and start_date <= as_of)",
+                "exists(marriage_registration where registration_date <= as_of)",
+                "count(hukou_move) == 0",
+            ]
+        )
+    )
 
 
 @st.composite
@@ -75,8 +112,11 @@ def bool_expr(draw: st.DrawFn, depth: int = 0) -> str:
     leaves = [
         f"({draw(int_expr(depth + 1))} {op} {draw(int_expr(depth + 1))})",
         f"({draw(date_expr(depth + 1))} {op} {draw(date_expr(depth + 1))})",
-        'status in ["active", "moved_out"]', 'sex == "F"', 'starts_with(region_code, "4406")',
-        draw(related_condition()), f"present({draw(date_expr(depth + 1))})",
+        'status in ["active", "moved_out"]',
+        'sex == "F"',
+        'starts_with(region_code, "4406")',
+        draw(related_condition()),
+        f"present({draw(date_expr(depth + 1))})",
         f"(period_of({draw(date_expr(depth + 1))}) in last_months(as_of, 12))",
     ]
     if depth >= 2 or draw(st.booleans()):
@@ -88,8 +128,10 @@ def bool_expr(draw: st.DrawFn, depth: int = 0) -> str:
 @st.composite
 def policies(draw: st.DrawFn) -> str:
     conditions = "\n".join(
-        f"  - name: c{i}\n    description: 条件{i}\n    when: '{draw(bool_expr()).replace(chr(39), chr(39) * 2)}'"
-        for i in range(draw(st.integers(1, 3))))
+        f"  - name: c{i}\n    description: 条件{i}\n"
+        f"    when: '{draw(bool_expr()).replace(chr(39), chr(39) * 2)}'"
+        for i in range(draw(st.integers(1, 3)))
+    )
     cut = draw(st.integers(0, 100))
     return f"""\
 id: random-policy
@@ -121,32 +163,75 @@ notification: {{template: random.policy}}
 def populations(draw: st.DrawFn) -> SubjectData:
     n = draw(st.integers(1, 8))
     keys = [f"p{i}" for i in range(n)]
-    person = pl.DataFrame({
-        "subject_key": keys,
-        "sex": draw(st.lists(st.sampled_from(["M", "F"]), min_size=n, max_size=n)),
-        "birth_date": draw(st.lists(st.one_of(DATES, LEAPISH, st.none()), min_size=n, max_size=n)),
-        "region_code": draw(st.lists(st.sampled_from(["440604", "440103"]), min_size=n, max_size=n)),
-        "status": draw(st.lists(st.sampled_from(["active", "moved_out", "deceased"]), min_size=n, max_size=n)),
-        "source_dept": ["public_security"] * n, "as_of": [date(2025, 1, 1)] * n,
-    })
+    person = pl.DataFrame(
+        {
+            "subject_key": keys,
+            "sex": draw(st.lists(st.sampled_from(["M", "F"]), min_size=n, max_size=n)),
+            "birth_date": draw(
+                st.lists(st.one_of(DATES, LEAPISH, st.none()), min_size=n, max_size=n)
+            ),
+            "region_code": draw(
+                st.lists(st.sampled_from(["440604", "440103"]), min_size=n, max_size=n)
+            ),
+            "status": draw(
+                st.lists(
+                    st.sampled_from(["active", "moved_out", "deceased"]), min_size=n, max_size=n
+                )
+            ),
+            "source_dept": ["public_security"] * n,
+            "as_of": [date(2025, 1, 1)] * n,
+        }
+    )
     someone = st.sampled_from([*keys, "stranger"])
 
     def rows(count: int, make: object) -> list[dict[str, object]]:
         return [make() for _ in range(count)]  # type: ignore[operator]
 
-    deaths = [{"subject_key": draw(someone), "date_of_death": draw(DATES), "source_kind": draw(
-        st.sampled_from(["hospital", "police"]))} for _ in range(draw(st.integers(0, 4)))]
-    certificates = [{"subject_key": draw(someone), "disability_type": "physical", "grade": draw(st.integers(1, 4)),
-                     "valid_from": draw(DATES), "valid_to": draw(st.one_of(st.none(), DATES))}
-                    for _ in range(draw(st.integers(0, 4)))]
-    assistance = [{"subject_key": draw(someone), "assistance_kind": draw(st.sampled_from(["dibao", "tekun"])),
-                   "household_id": "h", "start_date": draw(DATES), "end_date": None}
-                  for _ in range(draw(st.integers(0, 3)))]
-    marriages = [{"registration_no": f"m{i}", "party_a_key": draw(someone), "party_b_key": draw(someone),
-                  "kind": "marriage", "registration_date": draw(DATES)} for i in range(draw(st.integers(0, 3)))]
+    deaths = [
+        {
+            "subject_key": draw(someone),
+            "date_of_death": draw(DATES),
+            "source_kind": draw(st.sampled_from(["hospital", "police"])),
+        }
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+    certificates = [
+        {
+            "subject_key": draw(someone),
+            "disability_type": "physical",
+            "grade": draw(st.integers(1, 4)),
+            "valid_from": draw(DATES),
+            "valid_to": draw(st.one_of(st.none(), DATES)),
+        }
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+    assistance = [
+        {
+            "subject_key": draw(someone),
+            "assistance_kind": draw(st.sampled_from(["dibao", "tekun"])),
+            "household_id": "h",
+            "start_date": draw(DATES),
+            "end_date": None,
+        }
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    marriages = [
+        {
+            "registration_no": f"m{i}",
+            "party_a_key": draw(someone),
+            "party_b_key": draw(someone),
+            "kind": "marriage",
+            "registration_date": draw(DATES),
+        }
+        for i in range(draw(st.integers(0, 3)))
+    ]
     frames = {"person": conform("person", person)}
-    for name, records in (("death_record", deaths), ("disability_certificate", certificates),
-                          ("social_assistance", assistance), ("marriage_registration", marriages)):
+    for name, records in (
+        ("death_record", deaths),
+        ("disability_certificate", certificates),
+        ("social_assistance", assistance),
+        ("marriage_registration", marriages),
+    ):
         if records:
             frames[name] = conform(name, pl.DataFrame(records))
     del rows
