@@ -15,6 +15,7 @@ Grammar (lowest precedence first)::
                 | AGG "(" NAME ["." NAME] ["where" expr] ")"      # exists count sum min max avg
                 | NAME "(" [expr ("," expr)*] ")"                   # function call
                 | NAME ("." NAME)*                                   # field, param.x, table.out
+                | "if" ...                                          # as an operand too
 
 Nesting (parentheses, brackets, calls, prefix operators) and tree height are bounded, so no
 input can exhaust the stack; this module never evaluates anything.
@@ -200,6 +201,8 @@ class Parser:
             return inner
         if self.at("[", Tok.OP):
             return self.list_literal()
+        if self.at("if", Tok.KEYWORD):  # an if-expression as an operand: 1 + if c then 2 else 3
+            return self.expr()
         if tok.kind is Tok.NAME:
             return self.name_or_call()
         raise ExprError(f"expected a value, found {self._describe(tok)}", tok.pos)

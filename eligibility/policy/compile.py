@@ -340,9 +340,22 @@ def _check_all(
 ) -> None:
     from eligibility.policy.table_compile import check_table
 
+    failed: set[str] = set()  # a name whose dependency failed is skipped, not reported again
     for name in order:
+        nodes = (
+            [i.node for i in tables[name].inputs] + [n for r in tables[name].row_outputs for n in r]
+            if name in tables
+            else [symbols[name].node]
+        )
+        deps = {r if r in symbols else r.split(".", 1)[0] for n in nodes for r in references(n)}
+        if deps & failed or any(n is None for n in nodes):
+            failed.add(name)
+            continue
+        before = len(c.issues)
         if name in tables:
             check_table(c, tables[name])
+            if len(c.issues) > before:
+                failed.add(name)
             continue
         symbol = symbols[name]
         expected = {
@@ -354,7 +367,9 @@ def _check_all(
             expected = t.MONEY
         elif name.startswith("end_date:") or symbol.kind == "trigger":
             expected = t.DATE
-        if c.check(symbol, expected):
+        if not c.check(symbol, expected):
+            failed.add(name)
+        else:
             if name == "benefit:tier" and symbol.type and not symbol.type.is_textual:
                 c.issue("benefit tier must be text", symbol.path)
             if (

@@ -150,3 +150,11 @@ def test_circular_definitions() -> None:
         "definitions:\n  a: {expr: b, label: A}\n  b: {expr: a, label: B}\nconditions:",
     )
     assert any("circular definition" in m for _, _, m in issues_of(text))
+
+
+def test_an_error_is_reported_once_not_again_by_its_dependents() -> None:
+    text = policy_text("age >= 70").replace(
+        "conditions:", "definitions:\n  age: {expr: age_on(as_of) +, label: 年龄}\nconditions:"
+    )
+    found = issues_of(text)
+    assert len(found) == 1 and "expected a value" in found[0][2]
