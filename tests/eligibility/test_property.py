@@ -80,7 +80,7 @@ def int_expr(draw: st.DrawFn, depth: int = 0) -> str:
                 f"year({d1})",
                 f"greatest({a}, {b})",
                 f"working_days_between({d1}, {d2})",
-                f"if {draw(bool_expr(depth + 1))} then {a} else {b}",
+                f"(if {draw(bool_expr(depth + 1))} then {a} else {b})",
                 f"days_between({d1}, {d2})",
                 f"round({a} / 7)",
             ]
