@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.engine import Engine
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError
 
 from app.datahub.regions import region_name
 from app.errors import NotFound, ValidationFailed
@@ -156,6 +157,22 @@ def _change(
     )
 
 
+def is_resident_id(text: str) -> bool:
+    """GB 11643 format, check digit and birth date. Not the place code: ``stdnum`` rejects a code
+    that did not exist on the birth date (440604 dates from 2002), but IDs issued later carry the
+    current code, so a 禅城区 resident born in 1955 has a valid 440604... number."""
+    try:
+        number = ric.compact(text)
+        if len(number) != 18 or not number[:-1].isdigit():
+            return False
+        if number[-1] != ric.calc_check_digit(number):
+            return False
+        ric.get_birth_date(number)
+    except ValidationError:
+        return False
+    return True
+
+
 def subject_keys(engine: Engine, policy: CompiledPolicy, subject: str) -> list[str]:
     """Keys of the subjects an ID number or USCC names, for ``policy``'s subject kind."""
     text = subject.strip().upper()
@@ -164,7 +181,7 @@ def subject_keys(engine: Engine, policy: CompiledPolicy, subject: str) -> list[s
         if not uscc.is_valid(text):
             raise ValidationFailed("not a valid unified social credit code", "统一社会信用代码无效")
         return [text]
-    if not ric.is_valid(text):
+    if not is_resident_id(text):
         raise ValidationFailed("not a valid resident ID number", "公民身份号码无效")
     key = keyring().subject_key(text)
     if kind == "person":

@@ -39,7 +39,7 @@ def error_of(text: str, kind: str = "person") -> ExprError:
         ("add_working_days(as_of, 5)", t.DATE),
         ("yuan(1500)", t.MONEY),
         ("not present(birth_date) 或 age_on(基准日) >= 60", t.BOOL),
-    ("1 + if sex == \"F\" then 2 else 3", t.INT),
+        ('1 + if sex == "F" then 2 else 3', t.INT),
     ],
 )
 def test_types(text: str, expected: t.Type) -> None:
