@@ -48,7 +48,8 @@ def test_policy_test_passes_on_the_catalog_and_fails_on_a_wrong_expectation(tmp_
     wrong.write_text(
         policy_text("age_on(as_of) >= 70")
         + (
-            "tests:\n  - name: seventy\n    as_of: 2025-01-01\n    subject: {birth_date: 1955-01-01}\n"
+            "tests:\n  - name: seventy\n    as_of: 2025-01-01\n"
+            "    subject: {birth_date: 1955-01-01}\n"
             "    expect: {eligible: false}\n"
         ),
         encoding="utf-8",

@@ -7,6 +7,7 @@ import base64
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -43,7 +44,7 @@ def id_number(birth: date, serial: int) -> str:
     return body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check digit
 
 
-def common(dept: str) -> dict[str, object]:
+def common(dept: str) -> dict[str, Any]:
     return {
         "source_dept": dept,
         "as_of": date(2025, 2, 28),
@@ -80,7 +81,7 @@ def populate(engine: Engine) -> list[str]:
                     status=status,
                     **common("public_security"),
                 )
-            )  # type: ignore[arg-type]
+            )
             if died:
                 session.add(
                     DeathRecord(
@@ -89,7 +90,7 @@ def populate(engine: Engine) -> list[str]:
                         source_kind="hospital",
                         **common("health"),
                     )
-                )  # type: ignore[arg-type]
+                )
         session.add(
             Enterprise(
                 uscc="91440604MA4W000001",
@@ -103,7 +104,7 @@ def populate(engine: Engine) -> list[str]:
                 legal_rep_key="k",
                 **common("market_regulation"),
             )
-        )  # type: ignore[arg-type]
+        )
         for month in range(1, 13):
             session.add(
                 UiContribution(
@@ -115,7 +116,7 @@ def populate(engine: Engine) -> list[str]:
                     graduates_hired=0,
                     **common("human_resources"),
                 )
-            )  # type: ignore[arg-type]
+            )
         session.commit()
     return ids
 
