@@ -98,7 +98,7 @@ def corrupt(
     size = frame.height
     spoiled = np.zeros(size, dtype=bool)
     candidates = np.arange(size) if protected is None else np.flatnonzero(~protected)
-    count = min(int(rng.binomial(size, ctx.dirty_share)) if size else 0, candidates.size)
+    count = int(rng.binomial(candidates.size, ctx.dirty_share))
     if count == 0:
         return Corruption(frame, np.empty(0, np.int64), [], spoiled)
     rows = np.sort(rng.choice(candidates, count, replace=False))

@@ -109,7 +109,7 @@ def enterprise_names(
 def surnames_of(names: pl.Series) -> pl.Series:
     """The surname of each full name (two characters for the compound surnames listed)."""
     compound = [s for s, _ in SURNAMES if len(s) == 2]
-    two = names.str.slice(0, 2).is_in(pl.Series(compound))
+    two = names.str.slice(0, 2).is_in(compound)
     return pl.select(
         pl.when(two).then(names.str.slice(0, 2)).otherwise(names.str.slice(0, 1))
     ).to_series()
