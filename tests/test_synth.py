@@ -113,6 +113,16 @@ def test_clean_id_numbers_are_valid_unique_and_agree_with_the_row(city: Path) ->
             assert all(ric_valid(v) for v in frame[column].drop_nulls()), (name, column)
 
 
+def test_the_fast_id_check_agrees_with_stdnum(city: Path) -> None:
+    values = pl.concat([
+        read_dataset(city, spec)[field.name].drop_nulls()
+        for spec in DATASETS for field in spec.fields if field.name.endswith("id_number")
+    ])
+    sample = values.sample(1_500, seed=2).to_list() + ["440604195602291234", "440602195001011234"]
+    assert not all(ric.is_valid(v) for v in sample)  # the sample holds dirty ones too
+    assert [ric_valid(v) for v in sample] == [ric.is_valid(v) for v in sample]
+
+
 def test_birthplaces_are_mostly_the_hukou_district(city: Path) -> None:
     drawn = _clean(city, "person").filter(pl.col("row") > cohort(REFERENCE_DATE).size)
     people = drawn.filter(pl.col("birth_date") >= "1983")  # older IDs carry 440600 anyway

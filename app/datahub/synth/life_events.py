@@ -199,7 +199,8 @@ def legacy_payments(
     seventy = add_years(chunk.birth, 70)
     local = (chunk.hukou == 0) & np.isin(chunk.status, (ACTIVE, DECEASED)) & eligible
     paid = local & (seventy < ctx.end) & (rng.random(chunk.size) < 0.4)
-    paid |= local & chunk.died_after_milestone & (chunk.serial % 2 == 0)
+    # Half of them, among both those the registry knows are dead and those it does not.
+    paid |= local & chunk.died_after_milestone & (chunk.serial % 4 < 2)
     who = np.flatnonzero(paid)
     first = np.maximum(month_number(seventy[who]) + 1, end_month - LEGACY_MONTHS)
     last = np.full(who.size, end_month - 1, dtype=np.int64)
