@@ -74,16 +74,6 @@ def is_leap(year: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     return ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
 
 
-def date_series(name: str, days: npt.ArrayLike) -> pl.Series:
-    return pl.Series(name, np.asarray(days, dtype=np.int32)).cast(pl.Date)
-
-
-def optional_date_series(name: str, days: npt.ArrayLike, present: npt.ArrayLike) -> pl.Series:
-    values = pl.Series(name, np.asarray(days, dtype=np.int32)).cast(pl.Date)
-    mask = pl.Series(np.asarray(present, dtype=bool))
-    return pl.select(pl.when(mask).then(values)).to_series().alias(name)
-
-
 def period_series(name: str, month: npt.ArrayLike) -> pl.Series:
     """``YYYY-MM`` strings of month numbers."""
     m = np.asarray(month, dtype=np.int64)

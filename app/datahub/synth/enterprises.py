@@ -41,8 +41,11 @@ SHOP_INDUSTRIES: tuple[tuple[str, str, float], ...] = (
     ("F5271", "五金店", 0.1), ("O8070", "理发店", 0.1), ("O8111", "汽车维修店", 0.07),
     ("F5261", "家电维修部", 0.05),
 )
-STATUSES = ("active", "deregistered", "revoked")
-SIZE_CLASSES = ("micro", "small", "medium", "large")
+STATUSES = ENTERPRISE.field("status").values
+ACTIVE_ENTITY, DEREGISTERED, REVOKED = (
+    STATUSES.index(s) for s in ("active", "deregistered", "revoked")
+)
+SIZE_CLASSES = ENTERPRISE.field("size_class").values  # micro, small, medium, large
 DISHONESTY_KINDS = ("严重违法失信主体名单", "失信被执行人", "重大税收违法失信主体",
                     "拖欠农民工工资失信联合惩戒对象名单")
 EARLIEST_REGISTRATION = day_number(date(1993, 1, 1))
@@ -89,11 +92,14 @@ def new_chunk(
                             EARLIEST_REGISTRATION).astype(np.int32)
     draw = rng.random(size)
     closes = np.where(individual, 0.2, 0.12)
-    status = np.select([draw < closes * 0.7, draw < closes], [1, 2], 0)
+    status = np.select(
+        [draw < closes * 0.7, draw < closes], [DEREGISTERED, REVOKED], ACTIVE_ENTITY
+    )
     lifetime = np.maximum(end - 1 - registered.astype(np.int64), 1)
     closed = registered + np.minimum(180, lifetime) + (
         rng.random(size) * np.maximum(lifetime - 180, 0)).astype(np.int64)
-    closed = np.where(status == 0, STILL_OPEN, np.minimum(closed, end - 1)).astype(np.int32)
+    closed = np.where(status == ACTIVE_ENTITY, STILL_OPEN, np.minimum(closed, end - 1))
+    closed = closed.astype(np.int32)
     adults = np.flatnonzero(
         usable_people & people.alive & (people.status == ACTIVE)
         & (people.birth < end - 22 * DAYS_PER_YEAR) & (people.birth > end - 70 * DAYS_PER_YEAR)
@@ -119,7 +125,8 @@ def new_chunk(
 def size_classes(chunk: EnterpriseChunk) -> Ints:
     """GB small/medium enterprise thresholds by headcount (industrial: 20 / 300 / 1000)."""
     staffed = np.where(chunk.insures_staff, chunk.headcount, 1)
-    return np.where(chunk.individual, 0, np.searchsorted([20, 300, 1000], staffed, side="right"))
+    by_staff = np.searchsorted([20, 300, 1000], staffed, side="right")  # index in SIZE_CLASSES
+    return np.where(chunk.individual, SIZE_CLASSES.index("micro"), by_staff)
 
 
 def enterprise_frame(

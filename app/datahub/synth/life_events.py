@@ -39,12 +39,19 @@ from app.datahub.synth.writer import dataset_frame
 
 Bools = npt.NDArray[np.bool_]
 
-DEATH_SOURCES = ("hospital", "police", "funeral_home")
-DEATH_SOURCE_DEPARTMENTS = (Department.HEALTH, Department.PUBLIC_SECURITY,
-                            Department.CIVIL_AFFAIRS)
-DEATH_SOURCE_WEIGHTS = np.array([0.5, 0.3, 0.2])
-DISABILITY_TYPES = ("physical", "hearing", "multiple", "visual", "mental", "intellectual", "speech")
-DISABILITY_TYPE_WEIGHTS = np.array([0.29, 0.24, 0.17, 0.14, 0.07, 0.07, 0.02])
+DEATH_SOURCES = DEATH_RECORD.field("source_kind").values
+DEATH_SOURCE_DEPARTMENTS = tuple({
+    "hospital": Department.HEALTH, "police": Department.PUBLIC_SECURITY,
+    "funeral_home": Department.CIVIL_AFFAIRS,
+}[source] for source in DEATH_SOURCES)
+DEATH_SOURCE_WEIGHTS = np.array([{"hospital": 0.5, "police": 0.3, "funeral_home": 0.2}[s]
+                                 for s in DEATH_SOURCES])
+DISABILITY_TYPES = DISABILITY_CERTIFICATE.field("disability_type").values
+DISABILITY_TYPE_SHARES = {"physical": 0.29, "hearing": 0.24, "multiple": 0.17, "visual": 0.14,
+                          "mental": 0.07, "intellectual": 0.07, "speech": 0.02}  # 2006 survey
+DISABILITY_TYPE_WEIGHTS = np.array([DISABILITY_TYPE_SHARES[t] for t in DISABILITY_TYPES])
+ASSISTANCE_KINDS = SOCIAL_ASSISTANCE.field("assistance_kind").values
+DIBAO, TEKUN, LOW_INCOME = (ASSISTANCE_KINDS.index(k) for k in ("dibao", "tekun", "low_income"))
 LONGEVITY_BENEFIT = "longevity_allowance"
 # Monthly longevity allowance in fen by age tier 70-79 / 80-89 / 90-99 / 100+ (legacy rates).
 LONGEVITY_TIERS_FEN = np.array([5_000, 10_000, 30_000, 50_000])
@@ -124,7 +131,8 @@ def social_assistance(
     tekun_p = np.where((age >= 60) | disabled, 0.0125, 0.0005)
     draw = rng.random(chunk.size)
     kind = np.select(
-        [draw < tekun_p, draw < tekun_p + dibao_p, draw < tekun_p + dibao_p + 0.01], [1, 0, 2], -1
+        [draw < tekun_p, draw < tekun_p + dibao_p, draw < tekun_p + dibao_p + 0.01],
+        [TEKUN, DIBAO, LOW_INCOME], -1,
     )
     kind[~base] = -1
     who = np.flatnonzero(kind >= 0)
@@ -132,7 +140,7 @@ def social_assistance(
     # Consecutive people of one kind and district form households (mean size 1.8); 特困 is 1.
     same_run = np.r_[False, (kind[who][1:] == kind[who][:-1])
                      & (chunk.hukou[who][1:] == chunk.hukou[who][:-1])]
-    joins = same_run & (kind[who] != 1) & (rng.random(who.size) < 0.45)
+    joins = same_run & (kind[who] != TEKUN) & (rng.random(who.size) < 0.45)
     household = np.cumsum(~joins) - 1
     household_serial = ctx.take("household", int(household.max()) + 1 if who.size else 0)
     start = end - 30 - rng.integers(0, 8 * 365, household_serial.size)
@@ -143,7 +151,7 @@ def social_assistance(
     number = pl.Series(household_serial[household]).cast(pl.String).str.zfill(8)
     return dataset_frame(SOCIAL_ASSISTANCE, ctx.as_of, {
         "id_number": chunk.id_number.gather(who),
-        "assistance_kind": pl.Series(["dibao", "tekun", "low_income"]).gather(kind[who]),
+        "assistance_kind": pl.Series(ASSISTANCE_KINDS).gather(kind[who]),
         "household_id": pl.select(pl.concat_str([pl.lit("HH"), district, number])).to_series(),
         "start_date": pl.Series(np.maximum(first, chunk.birth[who])).cast(pl.Date),
         "end_date": pl.select(pl.when(pl.Series(ended[household])).then(

@@ -35,8 +35,10 @@ MALE_SHARE = np.array([
     0.535, 0.535, 0.535, 0.53, 0.52, 0.52, 0.515, 0.51, 0.51, 0.505, 0.505, 0.50,
     0.495, 0.49, 0.48, 0.47, 0.44, 0.40, 0.36, 0.33, 0.30,
 ])
-STATUSES = ("active", "deceased", "moved_out", "cancelled")
-ACTIVE, DECEASED, MOVED_OUT, CANCELLED = range(4)
+STATUSES = PERSON.field("status").values
+ACTIVE, DECEASED, MOVED_OUT, CANCELLED = (
+    STATUSES.index(s) for s in ("active", "deceased", "moved_out", "cancelled")
+)
 
 
 def annual_mortality(age: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
