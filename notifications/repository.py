@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -118,7 +118,7 @@ def ids_by_key(session: Session, unique_keys: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(list(unique_keys)):
         statement = select(N.c.unique_key, N.c.id).where(N.c.unique_key.in_(chunk))
-        found.update(session.execute(statement).tuples().all())
+        found.update((key, notification_id) for key, notification_id in session.execute(statement))
     return found
 
 
@@ -222,7 +222,7 @@ def status_counts(session: Session, batch_ref: str | None = None) -> dict[str, i
     statement = select(N.c.status, func.count()).group_by(N.c.status)
     if batch_ref is not None:
         statement = statement.where(N.c.batch_ref == batch_ref)
-    return {status: count for status, count in session.execute(statement).tuples()}
+    return {status: count for status, count in session.execute(statement)}
 
 
 def batch_status_counts(session: Session) -> list[Row[Any]]:
@@ -245,7 +245,7 @@ def list_notifications(
         conditions.append(N.c.subject_key == subject_key)
     if batch_ref:
         conditions.append(N.c.batch_ref == batch_ref)
-    statement = select(N).where(and_(*conditions)).order_by(N.c.id.desc()).limit(limit)
+    statement = select(N).where(true(), *conditions).order_by(N.c.id.desc()).limit(limit)
     return list(session.execute(statement))
 
 

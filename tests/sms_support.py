@@ -89,3 +89,33 @@ def dispatcher(
         limiter, health = MemoryRateLimiter(settings), MemoryProviderHealth(settings)
     return Dispatcher(engine, providers_from_settings(settings), limiter, health, settings,
                       clock=lambda: now)
+
+
+class ServedApp:
+    """Any ASGI app served by uvicorn on 127.0.0.1 in a daemon thread."""
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        import uvicorn
+
+        from notifications.mock_gateway import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServedApp:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
