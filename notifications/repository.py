@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, true, update
+from sqlalchemy import ARRAY, Row, any_, bindparam, delete, func, insert, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -42,7 +42,15 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _chunks(values: Sequence[Any], size: int = 1000) -> Iterable[Sequence[Any]]:
+def _among(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL one array parameter (``= ANY``), which keeps large
+    batches cheap to parse and plan."""
+    if _is_postgres(session):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _chunks(values: Sequence[Any], size: int = 5000) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -52,15 +60,11 @@ def insert_notifications(session: Session, rows: list[dict[str, Any]]) -> list[t
     if not rows:
         return []
     dialect_insert = pg_insert if _is_postgres(session) else sqlite_insert
-    created: list[tuple[int, str]] = []
-    for chunk in _chunks(rows, 500):
-        statement = (
-            dialect_insert(N).values(list(chunk))
-            .on_conflict_do_nothing(index_elements=["unique_key"])
-            .returning(N.c.id, N.c.unique_key)
-        )
-        created.extend((row.id, row.unique_key) for row in session.execute(statement))
-    return created
+    statement = (
+        dialect_insert(N).on_conflict_do_nothing(index_elements=["unique_key"])
+        .returning(N.c.id, N.c.unique_key)
+    )
+    return [(row.id, row.unique_key) for row in session.execute(statement, rows)]
 
 
 def insert_transitions(session: Session, transitions: list[dict[str, Any]]) -> None:
@@ -72,6 +76,18 @@ def add_transitions(
     session: Session, ids: Iterable[int], from_status: str | None, to_status: str, at: datetime,
     detail: str | None = None,
 ) -> None:
+    ids = list(ids)
+    if ids and _is_postgres(session):  # one statement for the whole batch
+        session.execute(
+            text(
+                "INSERT INTO notification_transition (notification_id, from_status, to_status, at,"
+                " detail) SELECT unnest(CAST(:ids AS integer[])), :from_status, :to_status, :at,"
+                " :detail"
+            ),
+            {"ids": ids, "from_status": from_status and str(from_status), "to_status": str(to_status),
+             "at": at, "detail": detail},
+        )
+        return
     insert_transitions(session, [
         {"notification_id": i, "from_status": from_status, "to_status": to_status, "at": at,
          "detail": detail}
@@ -106,7 +122,7 @@ def set_status(
     """Conditionally update rows; the ids actually changed."""
     changed: list[int] = []
     for chunk in _chunks(ids):
-        conditions = [N.c.id.in_(chunk), N.c.status.in_(expected)]
+        conditions = [_among(session, N.c.id, chunk), N.c.status.in_(expected)]
         if token is not None:
             conditions.append(N.c.claim_token == token)
         statement = update(N).where(*conditions).values(**values).returning(N.c.id)
@@ -117,13 +133,22 @@ def set_status(
 def ids_by_key(session: Session, unique_keys: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(list(unique_keys)):
-        statement = select(N.c.unique_key, N.c.id).where(N.c.unique_key.in_(chunk))
+        statement = select(N.c.unique_key, N.c.id).where(_among(session, N.c.unique_key, chunk))
         found.update((key, notification_id) for key, notification_id in session.execute(statement))
     return found
 
 
 def set_message_ids(session: Session, message_ids: dict[int, str]) -> None:
-    if message_ids:
+    if message_ids and _is_postgres(session):
+        session.execute(
+            text(
+                "UPDATE notification AS n SET provider_message_id = v.mid "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:mids AS varchar[])) AS v(id, mid) "
+                "WHERE n.id = v.id AND n.provider_message_id IS NULL"
+            ),
+            {"ids": list(message_ids), "mids": list(message_ids.values())},
+        )
+    elif message_ids:
         statement = (
             update(N)
             .where(N.c.id == _bind("b_id"), N.c.provider_message_id.is_(None))
@@ -141,7 +166,7 @@ def persons_for(session: Session, subject_keys: Iterable[str]) -> dict[str, Row[
     found: dict[str, Row[Any]] = {}
     for chunk in _chunks(keys):
         statement = select(P.c.subject_key, P.c.pii, P.c.status, P.c.sex, P.c.birth_date).where(
-            P.c.subject_key.in_(chunk)
+            _among(session, P.c.subject_key, chunk)
         )
         found.update((row.subject_key, row) for row in session.execute(statement))
     return found
@@ -151,9 +176,9 @@ def deceased(session: Session, subject_keys: Iterable[str]) -> set[str]:
     keys = list(set(subject_keys))
     dead: set[str] = set()
     for chunk in _chunks(keys):
-        dead.update(session.execute(select(D.c.subject_key).where(D.c.subject_key.in_(chunk))).scalars())
+        dead.update(session.execute(select(D.c.subject_key).where(_among(session, D.c.subject_key, chunk))).scalars())
         dead.update(session.execute(
-            select(P.c.subject_key).where(P.c.subject_key.in_(chunk), P.c.status == "deceased")
+            select(P.c.subject_key).where(_among(session, P.c.subject_key, chunk), P.c.status == "deceased")
         ).scalars())
     return dead
 
@@ -162,7 +187,7 @@ def opted_out(session: Session, subject_keys: Iterable[str]) -> set[str]:
     keys = list(set(subject_keys))
     found: set[str] = set()
     for chunk in _chunks(keys):
-        found.update(session.execute(select(O.c.subject_key).where(O.c.subject_key.in_(chunk))).scalars())
+        found.update(session.execute(select(O.c.subject_key).where(_among(session, O.c.subject_key, chunk))).scalars())
     return found
 
 
@@ -211,7 +236,7 @@ def for_receipts(
     rows: list[Row[Any]] = []
     for key_column, values in ((N.c.unique_key, out_ids), (N.c.provider_message_id, message_ids)):
         for chunk in _chunks(list(values)):
-            statement = select(*columns).where(key_column.in_(chunk)).order_by(N.c.id)
+            statement = select(*columns).where(_among(session, key_column, chunk)).order_by(N.c.id)
             if _is_postgres(session):
                 statement = statement.with_for_update()
             rows.extend(session.execute(statement))
@@ -252,7 +277,7 @@ def list_notifications(
 def transitions_for(session: Session, notification_ids: Sequence[int]) -> list[Row[Any]]:
     rows: list[Row[Any]] = []
     for chunk in _chunks(list(notification_ids)):
-        statement = select(T).where(T.c.notification_id.in_(chunk)).order_by(T.c.id)
+        statement = select(T).where(_among(session, T.c.notification_id, chunk)).order_by(T.c.id)
         rows.extend(session.execute(statement))
     return rows
 

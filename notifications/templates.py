@@ -16,10 +16,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import Any
 
-from jinja2 import StrictUndefined, meta
+from jinja2 import StrictUndefined, Template, meta
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -81,6 +82,16 @@ def _environment() -> SandboxedEnvironment:
 ENV = _environment()
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    return ENV.from_string(source)
+
+
+@lru_cache(maxsize=256)
+def _declared(source: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(ENV.parse(source)))
+
+
 @dataclass(frozen=True)
 class SmsTemplate:
     code: str  # "<set>.<event>"
@@ -89,7 +100,7 @@ class SmsTemplate:
 
     @property
     def variables(self) -> frozenset[str]:
-        return frozenset(meta.find_undeclared_variables(ENV.parse(self.source)))
+        return _declared(self.source)
 
     @property
     def caller_variables(self) -> frozenset[str]:
@@ -225,7 +236,7 @@ def render(
     clean = validate_variables(template, variables)
     context = {**clean, "salutation": salutation, "hotline": hotline}
     try:
-        text = ENV.from_string(template.source).render(context).strip()
+        text = _compiled(template.source).render(context).strip()
     except JinjaTemplateError as error:
         raise TemplateError(f"template {template.code} failed to render: {error}") from error
     _check_signature_free(f"rendered body of {template.code}", text)
