@@ -44,8 +44,10 @@ def create_celery() -> Celery:
         celery.conf.update(broker_url=settings.redis_url, result_backend=settings.redis_url)
     else:
         celery.conf.update(
-            broker_url="memory://", result_backend="cache+memory://",
-            task_always_eager=True, task_eager_propagates=True,
+            broker_url="memory://",
+            result_backend="cache+memory://",
+            task_always_eager=True,
+            task_eager_propagates=True,
         )
     celery.autodiscover_tasks([name for name in DOMAIN_PACKAGES if find_spec(name)])
     return celery

@@ -22,7 +22,7 @@ DEV_SMS_CALLBACK_TOKEN = "development-sms-callback-token"
 
 
 class SmsSettings(BaseModel):
-    """SMS notifications (``MIANSHEN_SMS__<FIELD>``, e.g. ``MIANSHEN_SMS__PROVIDERS=aliyun,tencent``).
+    """SMS notifications, set as ``MIANSHEN_SMS__<FIELD>`` (``MIANSHEN_SMS__PROVIDERS=aliyun``).
 
     ``providers`` is the preference order for failover; ``console`` (the embedded default)
     writes to ``<home>/sms-outbox.log``. Base URLs are settings so tests and the benchmark point

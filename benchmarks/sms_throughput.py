@@ -68,28 +68,46 @@ def populate(url: str, count: int) -> None:
     for n in range(count):
         id_number = f"44060419{n:09d}X"
         mobile = f"13{n % 10}{n:08d}"
-        rows.append({
-            "subject_key": ring.subject_key(id_number), "sex": "MF"[n % 2],
-            "birth_date": date(1956, 1, 1), "region_code": "440604",
-            "mobile_index": ring.mobile_index(mobile), "status": "active",
-            "source_dept": "public_security", "as_of": date(2026, 11, 1), "row_hash": "0" * 32,
-            "updated_at": now,
-            "pii": ring.encrypt_json({"id_number": id_number, "name": "陈大文", "mobile": mobile}),
-        })
+        rows.append(
+            {
+                "subject_key": ring.subject_key(id_number),
+                "sex": "MF"[n % 2],
+                "birth_date": date(1956, 1, 1),
+                "region_code": "440604",
+                "mobile_index": ring.mobile_index(mobile),
+                "status": "active",
+                "source_dept": "public_security",
+                "as_of": date(2026, 11, 1),
+                "row_hash": "0" * 32,
+                "updated_at": now,
+                "pii": ring.encrypt_json(
+                    {"id_number": id_number, "name": "陈大文", "mobile": mobile}
+                ),
+            }
+        )
     engine = engine_for(url)
     with session_scope(engine) as session:
         session.execute(insert(Person.__table__), rows)  # type: ignore[attr-defined]
-    keys = [row["subject_key"] for row in rows]
+    keys = [str(row["subject_key"]) for row in rows]
     for start in range(0, count, 5000):
         with session_scope(engine) as session:
-            service.enqueue_many(session, [
-                NotificationRequest(
-                    subject_key=key, event=EventKind.PAYMENT_MADE, grant_ref="bench",
-                    period="2026-11", agency="禅城区民政局", template_set="longevity_allowance",
-                    variables={"paid_on": "2026-11-22", "amount_fen": 20000}, batch_ref="bench",
-                )
-                for key in keys[start : start + 5000]
-            ], settings=SmsSettings(quiet_hours_enabled=False))
+            service.enqueue_many(
+                session,
+                [
+                    NotificationRequest(
+                        subject_key=key,
+                        event=EventKind.PAYMENT_MADE,
+                        grant_ref="bench",
+                        period="2026-11",
+                        agency="禅城区民政局",
+                        template_set="longevity_allowance",
+                        variables={"paid_on": "2026-11-22", "amount_fen": 20000},
+                        batch_ref="bench",
+                    )
+                    for key in keys[start : start + 5000]
+                ],
+                settings=SmsSettings(quiet_hours_enabled=False),
+            )
 
 
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -120,7 +138,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fail-rate", type=float, default=0.2)
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--no-restart", action="store_true", help="Do not replace the killed worker.")
+    parser.add_argument(
+        "--no-restart", action="store_true", help="Do not replace the killed worker."
+    )
     parser.add_argument("--timeout", type=float, default=240.0)
     options = parser.parse_args()
 
@@ -135,17 +155,29 @@ def main() -> None:
 
     gateway_port, api_port = free_port(), free_port()
     gateway_url, api_url = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{api_port}"
-    env = {**os.environ, "MIANSHEN_DATABASE_URL": url, "MIANSHEN_REDIS_URL": CELERY_REDIS,
-           "MIANSHEN_SMS__CALLBACK_TOKEN": CALLBACK_TOKEN, "MIANSHEN_HOME": str(logs)}
-    env.update({f"MIANSHEN_SMS__{k.upper()}": str(v) for k, v in sms_settings_for(gateway_url).items()})
-    env.update({
-        "MIANSHEN_SMS__BATCH_SIZE": str(options.batch_size), "MIANSHEN_SMS__SEND_CONCURRENCY": "10",
-        "MIANSHEN_SMS__MAX_ATTEMPTS": "12", "MIANSHEN_SMS__BACKOFF_BASE_SECONDS": "0.2",
-        "MIANSHEN_SMS__BACKOFF_MAX_SECONDS": "2", "MIANSHEN_SMS__CLAIM_LEASE_SECONDS": "5",
-        "MIANSHEN_SMS__READ_TIMEOUT_SECONDS": "2",
-        # The run must not depend on the hour it is started at: quiet hours are tested elsewhere.
-        "MIANSHEN_SMS__QUIET_HOURS_ENABLED": "false",
-    })
+    env = {
+        **os.environ,
+        "MIANSHEN_DATABASE_URL": url,
+        "MIANSHEN_REDIS_URL": CELERY_REDIS,
+        "MIANSHEN_SMS__CALLBACK_TOKEN": CALLBACK_TOKEN,
+        "MIANSHEN_HOME": str(logs),
+    }
+    env.update(
+        {f"MIANSHEN_SMS__{k.upper()}": str(v) for k, v in sms_settings_for(gateway_url).items()}
+    )
+    env.update(
+        {
+            "MIANSHEN_SMS__BATCH_SIZE": str(options.batch_size),
+            "MIANSHEN_SMS__SEND_CONCURRENCY": "10",
+            "MIANSHEN_SMS__MAX_ATTEMPTS": "12",
+            "MIANSHEN_SMS__BACKOFF_BASE_SECONDS": "0.2",
+            "MIANSHEN_SMS__BACKOFF_MAX_SECONDS": "2",
+            "MIANSHEN_SMS__CLAIM_LEASE_SECONDS": "5",
+            "MIANSHEN_SMS__READ_TIMEOUT_SECONDS": "2",
+            # The run must not depend on the hour it starts at (quiet hours are tested elsewhere).
+            "MIANSHEN_SMS__QUIET_HOURS_ENABLED": "false",
+        }
+    )
     processes: list[subprocess.Popen[bytes]] = []
     gateway_code = (
         "from notifications.mock_gateway import GatewayConfig, serve_forever;"
@@ -154,14 +186,48 @@ def main() -> None:
         f"callback_token='{CALLBACK_TOKEN}', report_delay_ms=500))"
     )
     processes.append(spawn([sys.executable, "-c", gateway_code], env, logs / "gateway.log"))
-    processes.append(spawn([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-                            "--host", "127.0.0.1", "--port", str(api_port), "--log-level",
-                            "warning", "--no-access-log"], env, logs / "api.log"))
+    processes.append(
+        spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env,
+            logs / "api.log",
+        )
+    )
 
     def start_worker(number: int) -> subprocess.Popen[bytes]:
-        return spawn([sys.executable, "-m", "celery", "-A", "app.celery_app", "worker",
-                      "--pool", "solo", "-Q", "celery,sms-retry", "-n", f"bench{number}@%h",
-                      "--loglevel", "WARNING"], env, logs / f"worker{number}.log")
+        return spawn(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "app.celery_app",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                "celery,sms-retry",
+                "-n",
+                f"bench{number}@%h",
+                "--loglevel",
+                "WARNING",
+            ],
+            env,
+            logs / f"worker{number}.log",
+        )
 
     workers = [start_worker(n) for n in range(options.workers)]
     try:
@@ -183,8 +249,15 @@ def main() -> None:
     report(options, result)
 
 
-def drive(options: Any, url: str, gateway: GatewayClient, broker: Celery, queue: redis.Redis,
-          workers: list[subprocess.Popen[bytes]], start_worker: Any) -> dict[str, Any]:
+def drive(
+    options: Any,
+    url: str,
+    gateway: GatewayClient,
+    broker: Celery,
+    queue: redis.Redis,
+    workers: list[subprocess.Popen[bytes]],
+    start_worker: Any,
+) -> dict[str, Any]:
     total = options.messages
     began = time.monotonic()
     killed_at: float | None = None
@@ -195,8 +268,11 @@ def drive(options: Any, url: str, gateway: GatewayClient, broker: Celery, queue:
             victim = workers[0]
             os.kill(victim.pid, signal.SIGKILL)
             killed_at = time.monotonic() - began
-            print(f"  SIGKILL worker pid {victim.pid} at {killed_at:.1f} s "
-                  f"({stats['unique']:,} handed over)", flush=True)
+            print(
+                f"  SIGKILL worker pid {victim.pid} at {killed_at:.1f} s "
+                f"({stats['unique']:,} handed over)",
+                flush=True,
+            )
             if not options.no_restart:
                 workers[0] = start_worker(len(workers) + 1)
         status = counts(url)
@@ -220,11 +296,23 @@ def drive(options: Any, url: str, gateway: GatewayClient, broker: Celery, queue:
         time.sleep(0.5)
     accepted = {m["out_id"] for m in gateway.messages()}
     with engine_for(url).connect() as connection:
-        marked_sent = {row[0] for row in connection.execute(text(
-            "SELECT unique_key FROM notification WHERE status IN ('sent', 'delivered', "
-            "'temporary_failure', 'permanent_failure')"))}
-    return {"stats": gateway.stats(), "status": counts(url), "seconds": handed_over,
-            "accepted": accepted, "marked_sent": marked_sent, "killed_at": killed_at}
+        marked_sent = {
+            row[0]
+            for row in connection.execute(
+                text(
+                    "SELECT unique_key FROM notification WHERE status IN ('sent', 'delivered', "
+                    "'temporary_failure', 'permanent_failure')"
+                )
+            )
+        }
+    return {
+        "stats": gateway.stats(),
+        "status": counts(url),
+        "seconds": handed_over,
+        "accepted": accepted,
+        "marked_sent": marked_sent,
+        "killed_at": killed_at,
+    }
 
 
 def report(options: Any, result: dict[str, Any]) -> None:
@@ -234,19 +322,31 @@ def report(options: Any, result: dict[str, Any]) -> None:
     missing = len(result["accepted"] - result["marked_sent"])  # the gateway has it, we do not know
     span = (stats["last_accept"] or 0) - (stats["first_accept"] or 0)
     print()
-    print(f"messages      {options.messages:,} enqueued, {options.workers} workers, gateway fail rate "
-          f"{options.fail_rate:.0%}, worker SIGKILLed at {result['killed_at'] or 0:.1f} s")
-    print(f"sent          {stats['unique']:,} (gateway requests {stats['requests']:,}, "
-          f"of which failed {stats['failed_requests']:,})")
-    print(f"delivered     {status.get('delivered', 0):,}  (temporary failures "
-          f"{status.get('temporary_failure', 0):,}, still awaiting a report {status.get('sent', 0):,})")
+    print(
+        f"messages      {options.messages:,} enqueued, {options.workers} workers, "
+        f"gateway fail rate "
+        f"{options.fail_rate:.0%}, worker SIGKILLed at {result['killed_at'] or 0:.1f} s"
+    )
+    print(
+        f"sent          {stats['unique']:,} (gateway requests {stats['requests']:,}, "
+        f"of which failed {stats['failed_requests']:,})"
+    )
+    print(
+        f"delivered     {status.get('delivered', 0):,}  (temporary failures "
+        f"{status.get('temporary_failure', 0):,}, "
+        f"still awaiting a report {status.get('sent', 0):,})"
+    )
     print(f"duplicates    {stats['duplicates']:,}")
-    print(f"lost          {not_final + phantom + missing:,}  (not final {not_final:,}, marked sent "
-          f"without gateway record {phantom:,}, gateway record not marked {missing:,}; "
-          f"technical failures {status.get('technical_failure', 0):,})")
-    print(f"rate          {stats['unique'] / span if span else 0:,.0f} SMS/s handed to the gateway "
-          f"(first to last accept, {span:.1f} s); {options.messages / result['seconds']:,.0f} SMS/s "
-          f"end to end ({result['seconds']:.1f} s until nothing was waiting)")
+    print(
+        f"lost          {not_final + phantom + missing:,}  (not final {not_final:,}, marked sent "
+        f"without gateway record {phantom:,}, gateway record not marked {missing:,}; "
+        f"technical failures {status.get('technical_failure', 0):,})"
+    )
+    print(
+        f"rate          {stats['unique'] / span if span else 0:,.0f} SMS/s handed to the gateway "
+        f"(first to last accept, {span:.1f} s); {options.messages / result['seconds']:,.0f} SMS/s "
+        f"end to end ({result['seconds']:.1f} s until nothing was waiting)"
+    )
     print(f"statuses      {dict(sorted(status.items()))}")
 
 

@@ -55,7 +55,7 @@ from notifications.limits import (
 )
 from notifications.models import FallbackKind, NotificationStatus
 from notifications.providers import PROVIDERS, ProviderKind, SmsProvider
-from notifications.providers.base import Handoff, Lookup, Outcome, OutboundSms
+from notifications.providers.base import Handoff, Lookup, OutboundSms, Outcome
 from notifications.schemas import DispatchReport, ReconcileReport
 from notifications.service import utcnow
 
@@ -74,8 +74,14 @@ class _Recipient:
 
 class Dispatcher:
     def __init__(
-        self, engine: Engine, providers: dict[ProviderKind, SmsProvider], limiter: RateLimiter,
-        health: ProviderHealth, settings: SmsSettings, *, ring: Keyring | None = None,
+        self,
+        engine: Engine,
+        providers: dict[ProviderKind, SmsProvider],
+        limiter: RateLimiter,
+        health: ProviderHealth,
+        settings: SmsSettings,
+        *,
+        ring: Keyring | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine, self.providers, self.limiter, self.health = engine, providers, limiter, health
@@ -86,7 +92,10 @@ class Dispatcher:
     # -- the cycle -------------------------------------------------------------------------
 
     def dispatch_due(
-        self, *, statuses: Sequence[str] = (S.CREATED, S.RETRYING), time_budget: float | None = None,
+        self,
+        *,
+        statuses: Sequence[str] = (S.CREATED, S.RETRYING),
+        time_budget: float | None = None,
     ) -> DispatchReport:
         """Run cycles until nothing is due (or the time budget is spent)."""
         total = DispatchReport()
@@ -99,14 +108,20 @@ class Dispatcher:
             if time_budget is not None and time.monotonic() - started > time_budget:
                 return total
 
-    def dispatch_batch(self, *, statuses: Sequence[str] = (S.CREATED, S.RETRYING)) -> DispatchReport:
+    def dispatch_batch(
+        self, *, statuses: Sequence[str] = (S.CREATED, S.RETRYING)
+    ) -> DispatchReport:
         now = self.clock()
         token = uuid.uuid4().hex
         report = DispatchReport()
         with session_scope(self.engine) as session:
             rows = repository.claim_due(
-                session, now=now, limit=self.sms.batch_size, token=token,
-                statuses=[str(s) for s in statuses], urgent_only=self.quiet.is_quiet(now),
+                session,
+                now=now,
+                limit=self.sms.batch_size,
+                token=token,
+                statuses=[str(s) for s in statuses],
+                urgent_only=self.quiet.is_quiet(now),
             )
             report.claimed = len(rows)
             if not rows:
@@ -146,35 +161,61 @@ class Dispatcher:
             elif not recipient.in_registry:
                 fallback.append((row, FallbackKind.COMMUNITY_WORKER, "not in population registry"))
             elif recipient.mobile is None:
-                kind = FallbackKind.LETTER if recipient.has_address else FallbackKind.COMMUNITY_WORKER
+                kind = (
+                    FallbackKind.LETTER if recipient.has_address else FallbackKind.COMMUNITY_WORKER
+                )
                 fallback.append((row, kind, "missing_mobile"))
             elif not MOBILE.fullmatch(recipient.mobile):
-                kind = FallbackKind.LETTER if recipient.has_address else FallbackKind.COMMUNITY_WORKER
+                kind = (
+                    FallbackKind.LETTER if recipient.has_address else FallbackKind.COMMUNITY_WORKER
+                )
                 fallback.append((row, kind, "invalid_mobile"))
             else:
                 candidates.append((row, recipient.mobile))
         verdicts = self.limiter.consume([self.ring.mobile_index(m) for _, m in candidates], now)
-        sending = [(row, mobile) for (row, mobile), v in zip(candidates, verdicts, strict=True) if v == 0]
+        sending = [
+            (row, mobile) for (row, mobile), v in zip(candidates, verdicts, strict=True) if v == 0
+        ]
         for (row, _), verdict in zip(candidates, verdicts, strict=True):
             if verdict in (HOUR_FULL, DAY_FULL):
-                later = self.quiet.next_hour(now) if verdict == HOUR_FULL else self.quiet.next_day(now)
+                later = (
+                    self.quiet.next_hour(now) if verdict == HOUR_FULL else self.quiet.next_day(now)
+                )
                 why = "deferred: hourly limit" if verdict == HOUR_FULL else "deferred: daily cap"
                 repository.set_status(
-                    session, [row.id], expected=[row.status], token=token, next_attempt_at=later,
-                    claim_token=None, last_error=why, updated_at=now,
+                    session,
+                    [row.id],
+                    expected=[row.status],
+                    token=token,
+                    next_attempt_at=later,
+                    claim_token=None,
+                    last_error=why,
+                    updated_at=now,
                 )
                 report.deferred += 1
         self._finish_without_sending(session, cancel, fallback, now, token, report)
-        provider = self.providers[ProviderKind(choose_provider([str(k) for k in self.providers], self.health, self.sms))]
+        provider = self.providers[
+            ProviderKind(choose_provider([str(k) for k in self.providers], self.health, self.sms))
+        ]
         outbound, attempts = [], {}
         for status in {row.status for row, _ in sending}:
             group = [(row, mobile) for row, mobile in sending if row.status == status]
-            changed = set(repository.set_status(
-                session, [row.id for row, _ in group], expected=[status], token=token,
-                status=S.SENDING.value, provider=provider.kind.value, attempts=N.c.attempts + 1,
-                claimed_at=now, updated_at=now,
-            ))
-            repository.add_transitions(session, changed, status, S.SENDING, now, f"provider {provider.kind.value}")
+            changed = set(
+                repository.set_status(
+                    session,
+                    [row.id for row, _ in group],
+                    expected=[status],
+                    token=token,
+                    status=S.SENDING.value,
+                    provider=provider.kind.value,
+                    attempts=N.c.attempts + 1,
+                    claimed_at=now,
+                    updated_at=now,
+                )
+            )
+            repository.add_transitions(
+                session, changed, status, S.SENDING, now, f"provider {provider.kind.value}"
+            )
             for row, mobile in group:
                 if row.id in changed:
                     outbound.append(self._outbound(row, mobile))
@@ -183,25 +224,53 @@ class Dispatcher:
         return provider, outbound, attempts
 
     def _finish_without_sending(
-        self, session: Any, cancel: list[tuple[Any, str]], fallback: list[tuple[Any, str, str]],
-        now: datetime, token: str, report: DispatchReport,
+        self,
+        session: Any,
+        cancel: list[tuple[Any, str]],
+        fallback: list[tuple[Any, str, str]],
+        now: datetime,
+        token: str,
+        report: DispatchReport,
     ) -> None:
         for row, reason in cancel:
             if repository.set_status(
-                session, [row.id], expected=[row.status], token=token, status=S.CANCELLED.value,
-                cancelled_at=now, last_error=reason, claim_token=None, updated_at=now,
+                session,
+                [row.id],
+                expected=[row.status],
+                token=token,
+                status=S.CANCELLED.value,
+                cancelled_at=now,
+                last_error=reason,
+                claim_token=None,
+                updated_at=now,
             ):
                 repository.add_transitions(session, [row.id], row.status, S.CANCELLED, now, reason)
                 report.cancelled += 1
         tasks = []
         for row, kind, reason in fallback:
             if repository.set_status(
-                session, [row.id], expected=[row.status], token=token, status=S.FALLBACK.value,
-                last_error=reason, claim_token=None, updated_at=now,
+                session,
+                [row.id],
+                expected=[row.status],
+                token=token,
+                status=S.FALLBACK.value,
+                last_error=reason,
+                claim_token=None,
+                updated_at=now,
             ):
-                repository.add_transitions(session, [row.id], row.status, S.FALLBACK, now, f"{kind}: {reason}")
-                tasks.append({"notification_id": row.id, "subject_key": row.subject_key, "kind": str(kind),
-                              "reason": reason, "status": "open", "created_at": now})
+                repository.add_transitions(
+                    session, [row.id], row.status, S.FALLBACK, now, f"{kind}: {reason}"
+                )
+                tasks.append(
+                    {
+                        "notification_id": row.id,
+                        "subject_key": row.subject_key,
+                        "kind": str(kind),
+                        "reason": reason,
+                        "status": "open",
+                        "created_at": now,
+                    }
+                )
         repository.insert_fallback_tasks(session, tasks)
         report.fallback += len(tasks)
 
@@ -209,8 +278,12 @@ class Dispatcher:
     def _outbound(row: Any, mobile: str) -> OutboundSms:
         params = {name: str(value) for name, value in json.loads(row.variables).items()}
         return OutboundSms(
-            out_id=row.unique_key, mobile=mobile, body=row.body, sign_name=row.agency,
-            template_code=row.template_code, template_params=params,
+            out_id=row.unique_key,
+            mobile=mobile,
+            body=row.body,
+            sign_name=row.agency,
+            template_code=row.template_code,
+            template_params=params,
         )
 
     def _hand_off(self, provider: SmsProvider, messages: list[OutboundSms]) -> list[Handoff]:
@@ -222,7 +295,9 @@ class Dispatcher:
                 return provider.send(chunk)
             except Exception as error:  # a bug or an odd answer: the outcome is unknown
                 log.exception("sms hand-off to %s failed unexpectedly", provider.kind.value)
-                return [Handoff(m.out_id, Outcome.UNKNOWN, error=type(error).__name__) for m in chunk]
+                return [
+                    Handoff(m.out_id, Outcome.UNKNOWN, error=type(error).__name__) for m in chunk
+                ]
 
         return [handoff for result in self.pool.map(send, chunks) for handoff in result]
 
@@ -231,8 +306,13 @@ class Dispatcher:
         return timedelta(seconds=min(seconds, self.sms.backoff_max_seconds))
 
     def _record(
-        self, session: Any, provider: SmsProvider, handoffs: list[Handoff], attempts: dict[str, int],
-        token: str, report: DispatchReport,
+        self,
+        session: Any,
+        provider: SmsProvider,
+        handoffs: list[Handoff],
+        attempts: dict[str, int],
+        token: str,
+        report: DispatchReport,
     ) -> None:
         now = self.clock()
         ids = repository.ids_by_key(session, [h.out_id for h in handoffs])
@@ -241,12 +321,21 @@ class Dispatcher:
             by_outcome[handoff.outcome].append(handoff)
         accepted = by_outcome[Outcome.ACCEPTED]
         changed = repository.set_status(
-            session, [ids[h.out_id] for h in accepted], expected=[S.SENDING], token=token,
-            status=S.SENT.value, sent_at=now, last_error=None, updated_at=now,
+            session,
+            [ids[h.out_id] for h in accepted],
+            expected=[S.SENDING],
+            token=token,
+            status=S.SENT.value,
+            sent_at=now,
+            last_error=None,
+            updated_at=now,
         )
-        repository.add_transitions(session, changed, S.SENDING, S.SENT, now, f"provider {provider.kind.value}")
+        repository.add_transitions(
+            session, changed, S.SENDING, S.SENT, now, f"provider {provider.kind.value}"
+        )
         repository.set_message_ids(
-            session, {ids[h.out_id]: h.provider_message_id for h in accepted if h.provider_message_id}
+            session,
+            {ids[h.out_id]: h.provider_message_id for h in accepted if h.provider_message_id},
         )
         report.sent += len(changed)
         for handoff in by_outcome[Outcome.REJECTED_PERMANENT]:
@@ -260,28 +349,61 @@ class Dispatcher:
                 report.technical_failure += 1
                 continue
             if repository.set_status(
-                session, [ids[handoff.out_id]], expected=[S.SENDING], token=token,
-                status=S.RETRYING.value, next_attempt_at=now + self._backoff(tries),
-                claim_token=None, last_error=(handoff.error or "")[:200], updated_at=now,
+                session,
+                [ids[handoff.out_id]],
+                expected=[S.SENDING],
+                token=token,
+                status=S.RETRYING.value,
+                next_attempt_at=now + self._backoff(tries),
+                claim_token=None,
+                last_error=(handoff.error or "")[:200],
+                updated_at=now,
             ):
-                repository.add_transitions(session, [ids[handoff.out_id]], S.SENDING, S.RETRYING, now,
-                                           (handoff.error or "")[:200])
+                repository.add_transitions(
+                    session,
+                    [ids[handoff.out_id]],
+                    S.SENDING,
+                    S.RETRYING,
+                    now,
+                    (handoff.error or "")[:200],
+                )
                 report.retrying += 1
         unknown = [ids[h.out_id] for h in by_outcome[Outcome.UNKNOWN]]
-        repository.set_status(session, unknown, expected=[S.SENDING], token=token,
-                              last_error="hand-off outcome unknown; reconcile after the lease",
-                              updated_at=now)
+        repository.set_status(
+            session,
+            unknown,
+            expected=[S.SENDING],
+            token=token,
+            last_error="hand-off outcome unknown; reconcile after the lease",
+            updated_at=now,
+        )
         report.unknown += len(unknown)
         failed = len(by_outcome[Outcome.REJECTED_RETRY]) + len(unknown)
         self.health.record(provider.kind.value, len(handoffs) - failed, failed)
 
-    def _fail(self, session: Any, notification_id: int, token: str, status: S, why: str | None,
-              now: datetime) -> None:
+    def _fail(
+        self,
+        session: Any,
+        notification_id: int,
+        token: str,
+        status: S,
+        why: str | None,
+        now: datetime,
+    ) -> None:
         if repository.set_status(
-            session, [notification_id], expected=[S.SENDING], token=token, status=status.value,
-            failed_at=now, claim_token=None, last_error=(why or "")[:200], updated_at=now,
+            session,
+            [notification_id],
+            expected=[S.SENDING],
+            token=token,
+            status=status.value,
+            failed_at=now,
+            claim_token=None,
+            last_error=(why or "")[:200],
+            updated_at=now,
         ):
-            repository.add_transitions(session, [notification_id], S.SENDING, status, now, (why or "")[:200])
+            repository.add_transitions(
+                session, [notification_id], S.SENDING, status, now, (why or "")[:200]
+            )
 
     # -- reconciliation --------------------------------------------------------------------
 
@@ -291,7 +413,9 @@ class Dispatcher:
         report = ReconcileReport()
         with session_scope(self.engine) as session:
             rows = repository.stale_sending(
-                session, claimed_before=now - timedelta(seconds=self.sms.claim_lease_seconds), limit=limit
+                session,
+                claimed_before=now - timedelta(seconds=self.sms.claim_lease_seconds),
+                limit=limit,
             )
             recipients = self._recipients(session, {row.subject_key for row in rows})
         report.examined = len(rows)
@@ -300,7 +424,9 @@ class Dispatcher:
             provider = self._provider(row.provider)
             mobile = recipients.get(row.subject_key, _Recipient(None, False, False)).mobile or ""
             try:
-                answer = provider.lookup(row.unique_key, mobile, self.quiet.local(row.claimed_at).date())
+                answer = provider.lookup(
+                    row.unique_key, mobile, self.quiet.local(row.claimed_at).date()
+                )
             except Exception:  # the provider cannot be asked now: try again next sweep
                 log.warning("sms reconcile: lookup at %s failed; will retry", row.provider)
                 continue
@@ -316,25 +442,59 @@ class Dispatcher:
             self.providers[kind] = PROVIDERS[kind](self.sms)
         return self.providers[kind]
 
-    def _resolve(self, session: Any, row: Any, result: Lookup, message_id: str | None,
-                 now: datetime, report: ReconcileReport) -> None:
+    def _resolve(
+        self,
+        session: Any,
+        row: Any,
+        result: Lookup,
+        message_id: str | None,
+        now: datetime,
+        report: ReconcileReport,
+    ) -> None:
         token = row.claim_token
         if result is Lookup.ACCEPTED:
-            if repository.set_status(session, [row.id], expected=[S.SENDING], token=token, status=S.SENT.value,
-                                     sent_at=now, last_error=None, updated_at=now):
-                repository.add_transitions(session, [row.id], S.SENDING, S.SENT, now, "reconciled: provider has it")
+            if repository.set_status(
+                session,
+                [row.id],
+                expected=[S.SENDING],
+                token=token,
+                status=S.SENT.value,
+                sent_at=now,
+                last_error=None,
+                updated_at=now,
+            ):
+                repository.add_transitions(
+                    session, [row.id], S.SENDING, S.SENT, now, "reconciled: provider has it"
+                )
                 repository.set_message_ids(session, {row.id: message_id} if message_id else {})
                 report.accepted += 1
         elif result is Lookup.NOT_ACCEPTED and row.attempts < self.sms.max_attempts:
-            if repository.set_status(session, [row.id], expected=[S.SENDING], token=token,
-                                     status=S.RETRYING.value, next_attempt_at=now, claim_token=None,
-                                     last_error="reconciled: provider never accepted it", updated_at=now):
-                repository.add_transitions(session, [row.id], S.SENDING, S.RETRYING, now,
-                                           "reconciled: provider never accepted it")
+            if repository.set_status(
+                session,
+                [row.id],
+                expected=[S.SENDING],
+                token=token,
+                status=S.RETRYING.value,
+                next_attempt_at=now,
+                claim_token=None,
+                last_error="reconciled: provider never accepted it",
+                updated_at=now,
+            ):
+                repository.add_transitions(
+                    session,
+                    [row.id],
+                    S.SENDING,
+                    S.RETRYING,
+                    now,
+                    "reconciled: provider never accepted it",
+                )
                 report.resent_later += 1
         else:
-            why = ("hand-off outcome unknown; not resent to avoid a duplicate"
-                   if result is Lookup.UNKNOWN else f"gave up after {row.attempts} attempts")
+            why = (
+                "hand-off outcome unknown; not resent to avoid a duplicate"
+                if result is Lookup.UNKNOWN
+                else f"gave up after {row.attempts} attempts"
+            )
             self._fail(session, row.id, token, S.TECHNICAL_FAILURE, why, now)
             report.unknown += result is Lookup.UNKNOWN
 

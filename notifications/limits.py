@@ -87,7 +87,10 @@ def _windows(quiet: QuietHours, now: datetime) -> tuple[str, str]:
 class RedisRateLimiter:
     def __init__(self, client: redis.Redis, settings: SmsSettings) -> None:
         self.client = client
-        self.per_hour, self.per_day = settings.per_recipient_per_hour, settings.per_recipient_per_day
+        self.per_hour, self.per_day = (
+            settings.per_recipient_per_hour,
+            settings.per_recipient_per_day,
+        )
         self.quiet = QuietHours(settings)
         self.script = client.register_script(_CONSUME)
 
@@ -97,14 +100,18 @@ class RedisRateLimiter:
         for recipient in recipients:
             self.script(
                 keys=[f"sms:rate:h:{hour}:{recipient}", f"sms:rate:d:{day}:{recipient}"],
-                args=[self.per_hour, self.per_day], client=pipe,
+                args=[self.per_hour, self.per_day],
+                client=pipe,
             )
         return [int(result) for result in pipe.execute()]
 
 
 class MemoryRateLimiter:
     def __init__(self, settings: SmsSettings) -> None:
-        self.per_hour, self.per_day = settings.per_recipient_per_hour, settings.per_recipient_per_day
+        self.per_hour, self.per_day = (
+            settings.per_recipient_per_hour,
+            settings.per_recipient_per_day,
+        )
         self.quiet = QuietHours(settings)
         self.counts: dict[str, int] = defaultdict(int)
         self.lock = threading.Lock()

@@ -32,8 +32,19 @@ P = Person.__table__  # type: ignore[attr-defined]
 D = DeathRecord.__table__  # type: ignore[attr-defined]
 
 CLAIM_COLUMNS = (
-    N.c.id, N.c.unique_key, N.c.subject_key, N.c.status, N.c.attempts, N.c.body, N.c.variables,
-    N.c.template_code, N.c.agency, N.c.essential, N.c.urgent, N.c.provider, N.c.claim_token,
+    N.c.id,
+    N.c.unique_key,
+    N.c.subject_key,
+    N.c.status,
+    N.c.attempts,
+    N.c.body,
+    N.c.variables,
+    N.c.template_code,
+    N.c.agency,
+    N.c.essential,
+    N.c.urgent,
+    N.c.provider,
+    N.c.claim_token,
     N.c.claimed_at,
 )
 
@@ -61,7 +72,8 @@ def insert_notifications(session: Session, rows: list[dict[str, Any]]) -> list[t
         return []
     dialect_insert = pg_insert if _is_postgres(session) else sqlite_insert
     statement = (
-        dialect_insert(N).on_conflict_do_nothing(index_elements=["unique_key"])
+        dialect_insert(N)
+        .on_conflict_do_nothing(index_elements=["unique_key"])
         .returning(N.c.id, N.c.unique_key)
     )
     return [(row.id, row.unique_key) for row in session.execute(statement, rows)]
@@ -73,7 +85,11 @@ def insert_transitions(session: Session, transitions: list[dict[str, Any]]) -> N
 
 
 def add_transitions(
-    session: Session, ids: Iterable[int], from_status: str | None, to_status: str, at: datetime,
+    session: Session,
+    ids: Iterable[int],
+    from_status: str | None,
+    to_status: str,
+    at: datetime,
     detail: str | None = None,
 ) -> None:
     ids = list(ids)
@@ -84,19 +100,37 @@ def add_transitions(
                 " detail) SELECT unnest(CAST(:ids AS integer[])), :from_status, :to_status, :at,"
                 " :detail"
             ),
-            {"ids": ids, "from_status": from_status and str(from_status), "to_status": str(to_status),
-             "at": at, "detail": detail},
+            {
+                "ids": ids,
+                "from_status": from_status and str(from_status),
+                "to_status": str(to_status),
+                "at": at,
+                "detail": detail,
+            },
         )
         return
-    insert_transitions(session, [
-        {"notification_id": i, "from_status": from_status, "to_status": to_status, "at": at,
-         "detail": detail}
-        for i in ids
-    ])
+    insert_transitions(
+        session,
+        [
+            {
+                "notification_id": i,
+                "from_status": from_status,
+                "to_status": to_status,
+                "at": at,
+                "detail": detail,
+            }
+            for i in ids
+        ],
+    )
 
 
 def claim_due(
-    session: Session, *, now: datetime, limit: int, token: str, statuses: Sequence[str],
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    token: str,
+    statuses: Sequence[str],
     urgent_only: bool,
 ) -> list[Row[Any]]:
     """Mark up to ``limit`` due rows with ``token`` (rows other workers hold are skipped)."""
@@ -116,7 +150,11 @@ def claim_due(
 
 
 def set_status(
-    session: Session, ids: Sequence[int], *, expected: Sequence[str], token: str | None = None,
+    session: Session,
+    ids: Sequence[int],
+    *,
+    expected: Sequence[str],
+    token: str | None = None,
     **values: Any,
 ) -> list[int]:
     """Conditionally update rows; the ids actually changed."""
@@ -176,10 +214,18 @@ def deceased(session: Session, subject_keys: Iterable[str]) -> set[str]:
     keys = list(set(subject_keys))
     dead: set[str] = set()
     for chunk in _chunks(keys):
-        dead.update(session.execute(select(D.c.subject_key).where(_among(session, D.c.subject_key, chunk))).scalars())
-        dead.update(session.execute(
-            select(P.c.subject_key).where(_among(session, P.c.subject_key, chunk), P.c.status == "deceased")
-        ).scalars())
+        dead.update(
+            session.execute(
+                select(D.c.subject_key).where(_among(session, D.c.subject_key, chunk))
+            ).scalars()
+        )
+        dead.update(
+            session.execute(
+                select(P.c.subject_key).where(
+                    _among(session, P.c.subject_key, chunk), P.c.status == "deceased"
+                )
+            ).scalars()
+        )
     return dead
 
 
@@ -187,21 +233,29 @@ def opted_out(session: Session, subject_keys: Iterable[str]) -> set[str]:
     keys = list(set(subject_keys))
     found: set[str] = set()
     for chunk in _chunks(keys):
-        found.update(session.execute(select(O.c.subject_key).where(_among(session, O.c.subject_key, chunk))).scalars())
+        found.update(
+            session.execute(
+                select(O.c.subject_key).where(_among(session, O.c.subject_key, chunk))
+            ).scalars()
+        )
     return found
 
 
 def add_opt_out(session: Session, subject_key: str, source: str, now: datetime) -> bool:
     dialect_insert = pg_insert if _is_postgres(session) else sqlite_insert
     statement = (
-        dialect_insert(O).values(subject_key=subject_key, source=source, created_at=now)
-        .on_conflict_do_nothing(index_elements=["subject_key"]).returning(O.c.id)
+        dialect_insert(O)
+        .values(subject_key=subject_key, source=source, created_at=now)
+        .on_conflict_do_nothing(index_elements=["subject_key"])
+        .returning(O.c.id)
     )
     return session.execute(statement).first() is not None
 
 
 def remove_opt_out(session: Session, subject_key: str) -> bool:
-    return bool(session.execute(delete(O).where(O.c.subject_key == subject_key).returning(O.c.id)).first())
+    return bool(
+        session.execute(delete(O).where(O.c.subject_key == subject_key).returning(O.c.id)).first()
+    )
 
 
 def insert_fallback_tasks(session: Session, tasks: list[dict[str, Any]]) -> None:
@@ -252,7 +306,12 @@ def status_counts(session: Session, batch_ref: str | None = None) -> dict[str, i
 
 def batch_status_counts(session: Session) -> list[Row[Any]]:
     statement = (
-        select(N.c.batch_ref, N.c.status, func.count().label("count"), func.sum(N.c.segments).label("segments"))
+        select(
+            N.c.batch_ref,
+            N.c.status,
+            func.count().label("messages"),
+            func.sum(N.c.segments).label("segments"),
+        )
         .group_by(N.c.batch_ref, N.c.status)
         .order_by(N.c.batch_ref)
     )
@@ -260,8 +319,12 @@ def batch_status_counts(session: Session) -> list[Row[Any]]:
 
 
 def list_notifications(
-    session: Session, *, status: str | None = None, subject_key: str | None = None,
-    batch_ref: str | None = None, limit: int = 100,
+    session: Session,
+    *,
+    status: str | None = None,
+    subject_key: str | None = None,
+    batch_ref: str | None = None,
+    limit: int = 100,
 ) -> list[Row[Any]]:
     conditions = []
     if status:

@@ -63,7 +63,10 @@ def _salutations(session: Session, subject_keys: set[str], today: date) -> dict[
 
 
 def enqueue_many(
-    session: Session, requests: list[NotificationRequest], *, now: datetime | None = None,
+    session: Session,
+    requests: list[NotificationRequest],
+    *,
+    now: datetime | None = None,
     settings: SmsSettings | None = None,
 ) -> EnqueueReport:
     """Validate and write messages to the outbox; an existing identity is left untouched.
@@ -78,29 +81,36 @@ def enqueue_many(
     for request in requests:
         template = template_for(request.template_set, request.event)
         rendered = render(
-            template, dict(request.variables), agency=request.agency,
-            salutation=greetings.get(request.subject_key, ""), hotline=sms.hotline,
+            template,
+            dict(request.variables),
+            agency=request.agency,
+            salutation=greetings.get(request.subject_key, ""),
+            hotline=sms.hotline,
         )
-        rows.append({
-            "unique_key": unique_key(request.subject_key, request.event, request.grant_ref, request.period),
-            "subject_key": request.subject_key,
-            "event_kind": request.event.value,
-            "grant_ref": request.grant_ref,
-            "period": request.period,
-            "template_code": template.code,
-            "agency": request.agency,
-            "body": rendered.body,
-            "variables": dumps_variables(rendered.variables),
-            "segments": rendered.segments,
-            "urgent": request.urgent,
-            "essential": request.event not in NON_ESSENTIAL_EVENTS,
-            "batch_ref": request.batch_ref,
-            "status": S.CREATED.value,
-            "attempts": 0,
-            "next_attempt_at": now if request.urgent else quiet.next_allowed(now),
-            "created_at": now,
-            "updated_at": now,
-        })
+        rows.append(
+            {
+                "unique_key": unique_key(
+                    request.subject_key, request.event, request.grant_ref, request.period
+                ),
+                "subject_key": request.subject_key,
+                "event_kind": request.event.value,
+                "grant_ref": request.grant_ref,
+                "period": request.period,
+                "template_code": template.code,
+                "agency": request.agency,
+                "body": rendered.body,
+                "variables": dumps_variables(rendered.variables),
+                "segments": rendered.segments,
+                "urgent": request.urgent,
+                "essential": request.event not in NON_ESSENTIAL_EVENTS,
+                "batch_ref": request.batch_ref,
+                "status": S.CREATED.value,
+                "attempts": 0,
+                "next_attempt_at": now if request.urgent else quiet.next_allowed(now),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     created = repository.insert_notifications(session, rows)
     ids = [notification_id for notification_id, _ in created]
     repository.add_transitions(session, ids, None, S.CREATED, now)
@@ -108,7 +118,9 @@ def enqueue_many(
     return EnqueueReport(created=len(created), existing=len(rows) - len(created), ids=ids)
 
 
-def enqueue(session: Session, request: NotificationRequest, *, now: datetime | None = None) -> EnqueueReport:
+def enqueue(
+    session: Session, request: NotificationRequest, *, now: datetime | None = None
+) -> EnqueueReport:
     """Write one message to the outbox in the caller's transaction (see :func:`enqueue_many`)."""
     return enqueue_many(session, [request], now=now)
 
@@ -126,8 +138,14 @@ def cancel_pending(
     for status in (S.CREATED, S.RETRYING):
         ids = [row.id for row in pending if row.status == status]
         changed = repository.set_status(
-            session, ids, expected=[status], status=S.CANCELLED.value, cancelled_at=now,
-            updated_at=now, last_error=reason[:200], claim_token=None,
+            session,
+            ids,
+            expected=[status],
+            status=S.CANCELLED.value,
+            cancelled_at=now,
+            updated_at=now,
+            last_error=reason[:200],
+            claim_token=None,
         )
         repository.add_transitions(session, changed, status, S.CANCELLED, now, reason[:200])
         cancelled += len(changed)
@@ -135,7 +153,9 @@ def cancel_pending(
     return cancelled
 
 
-def opt_out(session: Session, subject_key: str, source: str = "citizen", *, now: datetime | None = None) -> bool:
+def opt_out(
+    session: Session, subject_key: str, source: str = "citizen", *, now: datetime | None = None
+) -> bool:
     """Stop non-essential messages (payments, certificates, reminders) for this subject."""
     return repository.add_opt_out(session, subject_key, source[:40], now or utcnow())
 
@@ -164,7 +184,9 @@ def apply_receipts(
     message_ids: dict[int, str] = {}
     seen: set[int] = set()
     for receipt in receipts:
-        row = by_key.get(receipt.out_id or "") or by_message_id.get(receipt.provider_message_id or "")
+        row = by_key.get(receipt.out_id or "") or by_message_id.get(
+            receipt.provider_message_id or ""
+        )
         if row is None:
             report.unknown += 1
             continue
@@ -179,15 +201,20 @@ def apply_receipts(
         groups[(row.status, target.value, receipt.code)].append(row.id)
         if receipt.provider_message_id and not row.provider_message_id:
             message_ids[row.id] = receipt.provider_message_id
-    for (from_status, target, code), ids in groups.items():
-        values: dict[str, Any] = {"status": target, "updated_at": now, "sent_at": func.coalesce(
-            repository.N.c.sent_at, now)}
-        if target == S.DELIVERED:
+    for (from_status, target_status, code), ids in groups.items():
+        values: dict[str, Any] = {
+            "status": target_status,
+            "updated_at": now,
+            "sent_at": func.coalesce(repository.N.c.sent_at, now),
+        }
+        if target_status == S.DELIVERED:
             values["delivered_at"] = now
         else:
             values.update(failed_at=now, last_error=f"receipt {code}"[:200])
         changed = repository.set_status(session, ids, expected=[from_status], **values)
-        repository.add_transitions(session, changed, from_status, target, now, f"receipt {code}"[:200])
+        repository.add_transitions(
+            session, changed, from_status, target_status, now, f"receipt {code}"[:200]
+        )
         report.applied += len(changed)
         report.duplicates += len(ids) - len(changed)
     repository.set_message_ids(session, message_ids)
@@ -203,12 +230,16 @@ def delivery_stats(session: Session, batch_ref: str | None = None) -> DeliverySt
 
 
 def _stats(batch_ref: str | None, counts: dict[str, int], segments: int) -> DeliveryStats:
-    handed = sum(counts.get(s, 0) for s in (
-        S.SENT, S.DELIVERED, S.TEMPORARY_FAILURE, S.PERMANENT_FAILURE))
+    handed = sum(
+        counts.get(s, 0) for s in (S.SENT, S.DELIVERED, S.TEMPORARY_FAILURE, S.PERMANENT_FAILURE)
+    )
     delivered = counts.get(S.DELIVERED, 0)
     return DeliveryStats(
-        batch_ref=batch_ref, total=sum(counts.values()), by_status=dict(sorted(counts.items())),
-        segments=segments, delivered_share=round(delivered / handed, 4) if handed else 0.0,
+        batch_ref=batch_ref,
+        total=sum(counts.values()),
+        by_status=dict(sorted(counts.items())),
+        segments=segments,
+        delivered_share=round(delivered / handed, 4) if handed else 0.0,
     )
 
 
@@ -217,7 +248,7 @@ def batch_stats(session: Session) -> list[DeliveryStats]:
     counts: dict[str | None, dict[str, int]] = defaultdict(dict)
     segments: dict[str | None, int] = defaultdict(int)
     for row in repository.batch_status_counts(session):
-        counts[row.batch_ref][row.status] = row.count
+        counts[row.batch_ref][row.status] = row.messages
         segments[row.batch_ref] += int(row.segments or 0)
     return [_stats(batch, counts[batch], segments[batch]) for batch in counts]
 
@@ -234,8 +265,12 @@ def citizen_messages(session: Session, subject_key: str, limit: int = 100) -> li
     rows = repository.list_notifications(session, subject_key=subject_key, limit=limit)
     return [
         CitizenMessage(
-            body=row.body, status=row.status, status_zh=STATUS_LABELS_ZH.get(row.status, row.status),
-            created_at=row.created_at, sent_at=row.sent_at, delivered_at=row.delivered_at,
+            body=row.body,
+            status=row.status,
+            status_zh=STATUS_LABELS_ZH.get(row.status, row.status),
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            delivered_at=row.delivered_at,
         )
         for row in rows
     ]

@@ -28,18 +28,24 @@ def dispatcher() -> Dispatcher:
     """This process's dispatcher (HTTP connection pools and Redis client are reused)."""
     settings = get_settings()
     limiter, health = limits_from_settings(settings.sms, settings.redis_url)
-    return Dispatcher(get_engine(), providers_from_settings(settings.sms), limiter, health, settings.sms)
+    return Dispatcher(
+        get_engine(), providers_from_settings(settings.sms), limiter, health, settings.sms
+    )
 
 
 @celery.task(name="notifications.dispatch_due")
 def dispatch_due(time_budget: float = TIME_BUDGET_SECONDS) -> dict[str, Any]:
-    report = dispatcher().dispatch_due(statuses=[NotificationStatus.CREATED], time_budget=time_budget)
+    report = dispatcher().dispatch_due(
+        statuses=[NotificationStatus.CREATED], time_budget=time_budget
+    )
     return report.model_dump()
 
 
 @celery.task(name="notifications.dispatch_retries")
 def dispatch_retries(time_budget: float = TIME_BUDGET_SECONDS) -> dict[str, Any]:
-    report = dispatcher().dispatch_due(statuses=[NotificationStatus.RETRYING], time_budget=time_budget)
+    report = dispatcher().dispatch_due(
+        statuses=[NotificationStatus.RETRYING], time_budget=time_budget
+    )
     return report.model_dump()
 
 

@@ -16,8 +16,8 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, meta
@@ -74,7 +74,9 @@ def _year_month(value: Any) -> str:
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
     env.filters.update(yuan=_yuan, md=_month_day, ym=_year_month)
     return env
 
@@ -133,10 +135,12 @@ _SOURCES: dict[str, dict[EventKind, str]] = {
         "原因：{{ reason }}。如有异议，请致电{{ hotline }}。",
         _E.ENDED: "{{ salutation }}您好，您的{{ benefit }}自{{ start_month|ym }}起停止发放，"
         "原因：{{ reason }}。如有异议，请致电{{ hotline }}。",
-        _E.CONFIRMATION_NEEDED: "{{ salutation }}您好，您可享受{{ benefit }}，请于{{ deadline|md }}前"
-        "通过{{ channel }}确认领取意愿和收款账户。咨询电话{{ hotline }}。",
-        _E.PUBLIC_NOTICE_START: "{{ salutation }}您好，贵单位拟享受{{ benefit }}{{ amount_fen|yuan }}，"
-        "现予公示，公示期至{{ end_date|md }}。如有异议，请在公示期内致电{{ hotline }}。",
+        _E.CONFIRMATION_NEEDED: "{{ salutation }}您好，您可享受{{ benefit }}，"
+        "请于{{ deadline|md }}前通过{{ channel }}确认领取意愿和收款账户。"
+        "咨询电话{{ hotline }}。",
+        _E.PUBLIC_NOTICE_START: "{{ salutation }}您好，"
+        "贵单位拟享受{{ benefit }}{{ amount_fen|yuan }}，现予公示，公示期至{{ end_date|md }}。"
+        "如有异议，请在公示期内致电{{ hotline }}。",
         _E.OBJECTION_RESULT: "{{ salutation }}您好，您对{{ benefit }}提出的异议已办结，"
         "结果：{{ result }}。详情可在{{ channel }}查看。",
         _E.CERTIFICATE_ISSUED: "{{ salutation }}您好，您的{{ certificate }}电子证照已签发，"
@@ -246,9 +250,17 @@ def render(
 
 
 SAMPLE_VALUES: dict[str, Any] = {
-    "benefit": "高龄津贴", "start_month": "2026-12", "paid_on": "2026-11-22", "amount_fen": 20000,
-    "reason": "户籍已迁出本区", "deadline": "2026-12-05", "channel": "粤省事", "end_date": "2026-11-29",
-    "result": "维持原认定", "certificate": "老年人优待证", "matter": "高龄津贴年度资格确认",
+    "benefit": "高龄津贴",
+    "start_month": "2026-12",
+    "paid_on": "2026-11-22",
+    "amount_fen": 20000,
+    "reason": "户籍已迁出本区",
+    "deadline": "2026-12-05",
+    "channel": "粤省事",
+    "end_date": "2026-11-29",
+    "result": "维持原认定",
+    "certificate": "老年人优待证",
+    "matter": "高龄津贴年度资格确认",
 }
 
 
@@ -258,7 +270,9 @@ def preview(
     """Render a template with sample values for anything not given (officers' preview)."""
     template = get_template(code)
     given = dict(variables or {})
-    sample = {name: given.pop(name, SAMPLE_VALUES.get(name, "示例")) for name in template.caller_variables}
+    sample = {
+        name: given.pop(name, SAMPLE_VALUES.get(name, "示例")) for name in template.caller_variables
+    }
     return render(template, {**sample, **given}, agency=agency, salutation="陈伯")
 
 
@@ -267,7 +281,26 @@ def dumps_variables(variables: dict[str, Any]) -> str:
 
 
 _COMPOUND_SURNAMES = frozenset(
-    ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯", "令狐", "端木", "轩辕", "钟离", "申屠"]
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "令狐",
+        "端木",
+        "轩辕",
+        "钟离",
+        "申屠",
+    ]
 )
 
 

@@ -31,16 +31,41 @@ def test_worker_dispatches_each_message_once(pg_url: str, tmp_path: Path) -> Non
     engine = engine_for(pg_url)
     with session_scope(engine) as session:
         keys = [add_person(session, f"4406041956{n:07d}9", mobile=f"135{n:08d}") for n in range(60)]
-        service.enqueue_many(session, [payment(key, urgent=True, grant_ref="celery") for key in keys])
+        service.enqueue_many(
+            session, [payment(key, urgent=True, grant_ref="celery") for key in keys]
+        )
     with ThreadedGateway() as gateway:
-        env = {**os.environ, "MIANSHEN_DATABASE_URL": pg_url, "MIANSHEN_REDIS_URL": CELERY_REDIS,
-               "MIANSHEN_HOME": str(tmp_path), "MIANSHEN_SMS__BATCH_SIZE": "7"}
-        env.update({f"MIANSHEN_SMS__{k.upper()}": str(v)
-                    for k, v in sms_settings_for(gateway.url).items()})
+        env = {
+            **os.environ,
+            "MIANSHEN_DATABASE_URL": pg_url,
+            "MIANSHEN_REDIS_URL": CELERY_REDIS,
+            "MIANSHEN_HOME": str(tmp_path),
+            "MIANSHEN_SMS__BATCH_SIZE": "7",
+        }
+        env.update(
+            {f"MIANSHEN_SMS__{k.upper()}": str(v) for k, v in sms_settings_for(gateway.url).items()}
+        )
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker", "--pool", "threads",
-             "--concurrency", "3", "-Q", "celery,sms-retry", "--loglevel", "WARNING"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "app.celery_app",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "3",
+                "-Q",
+                "celery,sms-retry",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         try:
             client = Celery("test-client", broker=CELERY_REDIS)

@@ -29,7 +29,9 @@ def test_send_list_and_stats(tmp_path: Path) -> None:
     runner = CliRunner()
     sent = runner.invoke(cli, ["notifications", "send", "--now", "2026-11-23T02:00", "--json"])
     assert sent.exit_code == 0 and json.loads(sent.output)["dispatch"]["sent"] >= 1
-    listed = json.loads(runner.invoke(cli, ["notifications", "list", "--json", "--status", "sent"]).output)
+    listed = json.loads(
+        runner.invoke(cli, ["notifications", "list", "--json", "--status", "sent"]).output
+    )
     assert any(row["body"].startswith("【禅城区民政局】陈伯您好") for row in listed)
     stats = json.loads(runner.invoke(cli, ["notifications", "stats", "--json"]).output)
     assert any(batch["batch_ref"] == "pay-2026-11" for batch in stats)

@@ -36,13 +36,16 @@ def gateway() -> Iterator[ThreadedGateway]:
 @pytest.fixture(autouse=True)
 def _fresh_gateway(gateway: ThreadedGateway) -> None:
     gateway.client.reset()
-    gateway.client.configure(fail_rate=0.0, down=[], ambiguous_rate=0.0, callback_url=None,
-                             delivered_share=1.0)
+    gateway.client.configure(
+        fail_rate=0.0, down=[], ambiguous_rate=0.0, callback_url=None, delivered_share=1.0
+    )
 
 
 def _people(engine: Engine, count: int) -> list[str]:
     with session_scope(engine) as session:
-        keys = [add_person(session, f"4406041956{n:07d}X", mobile=f"139{n:08d}") for n in range(count)]
+        keys = [
+            add_person(session, f"4406041956{n:07d}X", mobile=f"139{n:08d}") for n in range(count)
+        ]
         service.enqueue_many(session, [payment(key) for key in keys])
     return keys
 
@@ -52,8 +55,13 @@ def test_failover_to_the_next_provider_when_the_first_keeps_failing(
 ) -> None:
     _people(engine, 30)
     gateway.client.configure(down=["generic"])
-    settings = sms_settings(gateway.url, providers="generic,aliyun", batch_size=10,
-                            failover_min_samples=10, max_attempts=5)
+    settings = sms_settings(
+        gateway.url,
+        providers="generic,aliyun",
+        batch_size=10,
+        failover_min_samples=10,
+        max_attempts=5,
+    )
     report = dispatcher(engine, settings, redis_url).dispatch_due()
     assert report.sent == 30 and report.technical_failure == 0
     assert report.providers["generic"] == 10  # one failing batch, then the error rate switched
@@ -72,7 +80,9 @@ def test_retries_exhausted_become_technical_failure(
     assert report.technical_failure == 3 and report.retrying == 9 and report.sent == 0
     with session_scope(engine) as session:
         rows = service.list_notifications(session)
-        path = [(t.from_status, t.to_status) for t in repository.transitions_for(session, [rows[0].id])]
+        path = [
+            (t.from_status, t.to_status) for t in repository.transitions_for(session, [rows[0].id])
+        ]
     assert {r.attempts for r in rows} == {4} and {r.status for r in rows} == {"technical_failure"}
     assert path[-1] == ("sending", "technical_failure") and path.count(("sending", "retrying")) == 3
     assert gateway.client.stats()["requests"] == 4  # one batch request per attempt
@@ -124,7 +134,9 @@ def test_ambiguous_handoff_is_reconciled_not_resent(
     time.sleep(1.0)  # the gateway has answered (too late) by now
     assert ship.dispatch_due().claimed == 0  # "sending" rows are never claimed again
     assert ship.reconcile_stale().examined == 0  # not before the lease has run out
-    reconciled = dispatcher(engine, settings, redis_url, now=DAYTIME + timedelta(seconds=61)).reconcile_stale()
+    reconciled = dispatcher(
+        engine, settings, redis_url, now=DAYTIME + timedelta(seconds=61)
+    ).reconcile_stale()
     assert reconciled.accepted == 5
     stats = gateway.client.stats()
     assert stats["accepted"] == 5 and stats["duplicates"] == 0
@@ -141,10 +153,18 @@ def test_worker_death_after_claim_resends_only_what_the_gateway_never_got(
     settings = sms_settings(gateway.url, claim_lease_seconds=60.0)
     ship = dispatcher(engine, settings, redis_url, now=DAYTIME + timedelta(seconds=61))
     with session_scope(engine) as session:  # a claim whose worker died before handing off
-        rows = repository.claim_due(session, now=DAYTIME, limit=10, token="t" * 32,
-                                    statuses=["created"], urgent_only=False)
-        repository.set_status(session, [r.id for r in rows], expected=["created"], token="t" * 32,
-                              status="sending", provider="generic", attempts=1)
+        rows = repository.claim_due(
+            session, now=DAYTIME, limit=10, token="t" * 32, statuses=["created"], urgent_only=False
+        )
+        repository.set_status(
+            session,
+            [r.id for r in rows],
+            expected=["created"],
+            token="t" * 32,
+            status="sending",
+            provider="generic",
+            attempts=1,
+        )
     assert ship.reconcile_stale().resent_later == 4
     assert ship.dispatch_due().sent == 4
     assert gateway.client.stats()["duplicates"] == 0
@@ -159,15 +179,21 @@ def test_gateway_pushes_receipts_to_the_callback(
     with ServedApp(api) as served:
         gateway.client.configure(
             callback_url=f"{served.url}/api/v1/notifications/receipts",
-            callback_token="development-sms-callback-token", delivered_share=0.75, seed=7,
+            callback_token="development-sms-callback-token",
+            delivered_share=0.75,
+            seed=7,
             report_delay_ms=50,
         )
         for provider in ("aliyun", "tencent", "generic"):
             with session_scope(engine) as session:
-                keys = [add_person(session, f"4406041990{n:07d}{provider[0]}", mobile=f"137{n:08d}")
-                        for n in range(3)]
+                keys = [
+                    add_person(session, f"4406041990{n:07d}{provider[0]}", mobile=f"137{n:08d}")
+                    for n in range(3)
+                ]
                 service.enqueue_many(session, [payment(k, grant_ref=provider) for k in keys])
-            dispatcher(engine, sms_settings(gateway.url, providers=provider), redis_url).dispatch_due()
+            dispatcher(
+                engine, sms_settings(gateway.url, providers=provider), redis_url
+            ).dispatch_due()
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             with session_scope(engine) as session:

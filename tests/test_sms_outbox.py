@@ -74,16 +74,30 @@ def test_enqueue_rolls_back_with_the_callers_transaction(engine: Engine) -> None
 
 def test_invalid_variables_write_nothing(engine: Engine) -> None:
     with pytest.raises(TemplateError), session_scope(engine) as session:
-        service.enqueue_many(session, [payment("a" * 32), payment("b" * 32, variables={
-            "paid_on": "2026-11-22", "amount_fen": 100, "note": "【广告】"})], now=DAYTIME)
+        service.enqueue_many(
+            session,
+            [
+                payment("a" * 32),
+                payment(
+                    "b" * 32,
+                    variables={"paid_on": "2026-11-22", "amount_fen": 100, "note": "【广告】"},
+                ),
+            ],
+            now=DAYTIME,
+        )
     assert _statuses(engine) == []
 
 
-def test_death_cancels_pending_messages_and_blocks_sending(engine: Engine, gateway: ThreadedGateway) -> None:
+def test_death_cancels_pending_messages_and_blocks_sending(
+    engine: Engine, gateway: ThreadedGateway
+) -> None:
     with session_scope(engine) as session:
         key = add_person(session, ID_A)
-        service.enqueue_many(session, [payment(key), payment(key, event=EventKind.GRANTED, variables={
-            "amount_fen": 20000})], now=DAYTIME)
+        service.enqueue_many(
+            session,
+            [payment(key), payment(key, event=EventKind.GRANTED, variables={"amount_fen": 20000})],
+            now=DAYTIME,
+        )
     with session_scope(engine) as session:  # the death event's transaction
         add_death(session, key)
         assert service.cancel_pending(session, key, "death record received", now=DAYTIME) == 2
@@ -96,12 +110,17 @@ def test_death_cancels_pending_messages_and_blocks_sending(engine: Engine, gatew
     assert gateway.client.stats()["accepted"] == 0
 
 
-def test_opt_out_stops_only_non_essential_messages(engine: Engine, gateway: ThreadedGateway) -> None:
+def test_opt_out_stops_only_non_essential_messages(
+    engine: Engine, gateway: ThreadedGateway
+) -> None:
     with session_scope(engine) as session:
         key = add_person(session, ID_A)
         service.opt_out(session, key)
-        service.enqueue_many(session, [payment(key), payment(key, event=EventKind.GRANTED, variables={
-            "amount_fen": 20000})], now=DAYTIME)
+        service.enqueue_many(
+            session,
+            [payment(key), payment(key, event=EventKind.GRANTED, variables={"amount_fen": 20000})],
+            now=DAYTIME,
+        )
     report = dispatcher(engine, sms_settings(gateway.url)).dispatch_due()
     assert (report.sent, report.cancelled) == (1, 1)
     with session_scope(engine) as session:
@@ -109,7 +128,9 @@ def test_opt_out_stops_only_non_essential_messages(engine: Engine, gateway: Thre
     assert by_event == {"granted": "sent", "payment_made": "cancelled"}
 
 
-def test_missing_or_invalid_mobile_creates_a_fallback_task(engine: Engine, gateway: ThreadedGateway) -> None:
+def test_missing_or_invalid_mobile_creates_a_fallback_task(
+    engine: Engine, gateway: ThreadedGateway
+) -> None:
     with session_scope(engine) as session:
         no_mobile = add_person(session, ID_A, mobile=None)
         bad_mobile = add_person(session, ID_B, mobile="0757-1234", address=None)
@@ -118,18 +139,24 @@ def test_missing_or_invalid_mobile_creates_a_fallback_task(engine: Engine, gatew
     assert report.fallback == 2 and gateway.client.stats()["requests"] == 0
     with session_scope(engine) as session:
         tasks = {t.subject_key: (t.kind, t.reason) for t in repository.fallback_tasks(session)}
-    assert tasks == {no_mobile: ("letter", "missing_mobile"),
-                     bad_mobile: ("community_worker", "invalid_mobile")}
+    assert tasks == {
+        no_mobile: ("letter", "missing_mobile"),
+        bad_mobile: ("community_worker", "invalid_mobile"),
+    }
     # Re-running the dispatcher creates no second task.
     assert dispatcher(engine, sms_settings(gateway.url)).dispatch_due().claimed == 0
 
 
-def test_quiet_hours_defer_until_eight_and_urgent_goes(engine: Engine, gateway: ThreadedGateway) -> None:
+def test_quiet_hours_defer_until_eight_and_urgent_goes(
+    engine: Engine, gateway: ThreadedGateway
+) -> None:
     settings = sms_settings(gateway.url)
     with time_machine.travel(datetime(2026, 11, 23, 14, 30, tzinfo=UTC)):  # 22:30 Shanghai
         with session_scope(engine) as session:
             key = add_person(session, ID_A)
-            service.enqueue_many(session, [payment(key), payment(key, period="urgent", urgent=True)])
+            service.enqueue_many(
+                session, [payment(key), payment(key, period="urgent", urgent=True)]
+            )
         with session_scope(engine) as session:
             due_times = sorted(v.next_attempt_at for v in service.list_notifications(session))
         assert due_times[1] == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 08:00 Shanghai
@@ -143,7 +170,9 @@ def test_quiet_hours_defer_until_eight_and_urgent_goes(engine: Engine, gateway: 
     assert gateway.client.stats()["unique"] == 2
 
 
-def test_receipts_are_authenticated_and_idempotent(engine: Engine, gateway: ThreadedGateway) -> None:
+def test_receipts_are_authenticated_and_idempotent(
+    engine: Engine, gateway: ThreadedGateway
+) -> None:
     from tests.sms_support import ServedApp
 
     with session_scope(engine) as session:
@@ -154,18 +183,22 @@ def test_receipts_are_authenticated_and_idempotent(engine: Engine, gateway: Thre
     api.state.engine = engine
     with session_scope(engine) as session:
         out_ids = [row.unique_key for row in repository.list_notifications(session)]
-    body = {"receipts": [
-        {"out_id": out_ids[0], "status": "delivered", "code": "DELIVRD"},
-        {"out_id": out_ids[1], "status": "permanent_failure", "code": "MN:0001"},
-        {"out_id": "f" * 32, "status": "delivered", "code": "DELIVRD"},
-    ]}
+    body = {
+        "receipts": [
+            {"out_id": out_ids[0], "status": "delivered", "code": "DELIVRD"},
+            {"out_id": out_ids[1], "status": "permanent_failure", "code": "MN:0001"},
+            {"out_id": "f" * 32, "status": "delivered", "code": "DELIVRD"},
+        ]
+    }
     raw = json.dumps(body).encode()
     with ServedApp(api) as served, httpx.Client(base_url=served.url, trust_env=False) as http:
         path = "/api/v1/notifications/receipts/generic"
         assert http.post(path, content=raw).status_code == 403
         assert http.post(path, content=raw, params={"token": "wrong"}).status_code == 403
         signature = hmac.new(b"development-sms-callback-token", raw, hashlib.sha256).hexdigest()
-        first = http.post(path, content=raw, headers={"X-Mianshen-Signature": f"sha256={signature}"})
+        first = http.post(
+            path, content=raw, headers={"X-Mianshen-Signature": f"sha256={signature}"}
+        )
         again = http.post(path, content=raw, params={"token": "development-sms-callback-token"})
     assert first.json() == {"applied": 2, "duplicates": 0, "unknown": 1}
     assert again.json() == {"applied": 0, "duplicates": 2, "unknown": 1}

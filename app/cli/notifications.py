@@ -21,7 +21,9 @@ sms_app = typer.Typer(help="SMS tooling: the mock gateway.", no_args_is_help=Tru
 @app.command()
 def send(
     at: datetime | None = typer.Option(
-        None, "--now", formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        None,
+        "--now",
+        formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         help="Pretend it is this UTC time (quiet hours, rate windows), e.g. the demo's day.",
     ),
     reconcile: bool = typer.Option(True, help="Also resolve hand-offs left by dead workers."),
@@ -37,8 +39,12 @@ def send(
     report = engine.dispatch_due()
     reconciled = engine.reconcile_stale() if reconcile else None
     if json_output:
-        print_json({"dispatch": report.model_dump(),
-                    "reconcile": reconciled.model_dump() if reconciled else None})
+        print_json(
+            {
+                "dispatch": report.model_dump(),
+                "reconcile": reconciled.model_dump() if reconciled else None,
+            }
+        )
         return
     console.print(
         f"claimed {report.claimed}, sent {report.sent}, retrying {report.retrying}, "
@@ -62,8 +68,14 @@ def list_messages(
         return
     table = Table("id", "status", "tries", "event", "batch", "body", title="SMS outbox")
     for row in rows:
-        table.add_row(str(row.id), row.status, str(row.attempts), row.event_kind,
-                      row.batch_ref or "", row.body)
+        table.add_row(
+            str(row.id),
+            row.status,
+            str(row.attempts),
+            row.event_kind,
+            row.batch_ref or "",
+            row.body,
+        )
     console.print(table)
 
 
@@ -75,12 +87,18 @@ def stats(json_output: bool = typer.Option(False, "--json", help="Print as JSON.
     if json_output:
         print_json([batch.model_dump() for batch in batches])
         return
-    table = Table("batch", "messages", "segments", "delivered share", "by status",
-                  title="SMS delivery")
+    table = Table(
+        "batch", "messages", "segments", "delivered share", "by status", title="SMS delivery"
+    )
     for batch in batches:
         by_status = ", ".join(f"{k} {v}" for k, v in batch.by_status.items())
-        table.add_row(batch.batch_ref or "(none)", str(batch.total), str(batch.segments),
-                      f"{batch.delivered_share:.1%}", by_status)
+        table.add_row(
+            batch.batch_ref or "(none)",
+            str(batch.total),
+            str(batch.segments),
+            f"{batch.delivered_share:.1%}",
+            by_status,
+        )
     console.print(table)
 
 
@@ -117,8 +135,14 @@ def gateway(
     """Run the mock SMS gateway (Aliyun-style, Tencent-style and generic formats)."""
     from notifications.mock_gateway import GatewayConfig, serve_forever
 
-    config = GatewayConfig(fail_rate=fail_rate, delay_ms=delay_ms, callback_url=callback_url,
-                           callback_token=callback_token, delivered_share=delivered_share,
-                           dedupe=dedupe, seed=seed)
+    config = GatewayConfig(
+        fail_rate=fail_rate,
+        delay_ms=delay_ms,
+        callback_url=callback_url,
+        callback_token=callback_token,
+        delivered_share=delivered_share,
+        dedupe=dedupe,
+        seed=seed,
+    )
     console.print(f"mock SMS gateway on http://127.0.0.1:{port} (fail rate {fail_rate:.0%})")
     serve_forever(port, config)

@@ -12,6 +12,11 @@ from notifications.mock_gateway.server import (
 )
 
 __all__ = [
-    "GatewayClient", "GatewayConfig", "ThreadedGateway", "create_gateway_app", "free_port",
-    "serve_forever", "sms_settings_for",
+    "GatewayClient",
+    "GatewayConfig",
+    "ThreadedGateway",
+    "create_gateway_app",
+    "free_port",
+    "serve_forever",
+    "sms_settings_for",
 ]

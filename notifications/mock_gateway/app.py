@@ -78,12 +78,18 @@ class GatewayState:
     def stats(self) -> dict[str, Any]:
         copies = [len(items) for items in self.accepted.values()]
         return {
-            "requests": self.requests, "failed_requests": self.failed_requests,
-            "bad_signatures": self.bad_signatures, "accepted": sum(copies),
-            "unique": len(copies), "duplicates": sum(c - 1 for c in copies if c > 1),
-            "deduped": self.deduped, "reports_sent": self.reports_sent,
-            "report_failures": self.report_failures, "pending_reports": len(self.pending_reports),
-            "first_accept": self.first_accept, "last_accept": self.last_accept,
+            "requests": self.requests,
+            "failed_requests": self.failed_requests,
+            "bad_signatures": self.bad_signatures,
+            "accepted": sum(copies),
+            "unique": len(copies),
+            "duplicates": sum(c - 1 for c in copies if c > 1),
+            "deduped": self.deduped,
+            "reports_sent": self.reports_sent,
+            "report_failures": self.report_failures,
+            "pending_reports": len(self.pending_reports),
+            "first_accept": self.first_accept,
+            "last_accept": self.last_accept,
         }
 
     def accept(self, provider: str, out_id: str, mobile: str, content: str) -> Accepted:
@@ -137,22 +143,34 @@ async def aliyun(request: Request) -> Response:
         return JSONResponse({"Code": "SignatureDoesNotMatch", "Message": "bad signature"}, 400)
     if params.get("Action") == "QuerySendDetails":
         matches = [
-            record for items in state.accepted.values() for record in items[:1]
+            record
+            for items in state.accepted.values()
+            for record in items[:1]
             if record.provider == "aliyun" and record.mobile == params.get("PhoneNumber")
         ]
         details = [{"OutId": r.out_id, "BizId": r.message_id, "SendStatus": 3} for r in matches]
-        return JSONResponse({"Code": "OK", "TotalCount": len(details),
-                             "SmsSendDetailDTOs": {"SmsSendDetailDTO": details}})
+        return JSONResponse(
+            {
+                "Code": "OK",
+                "TotalCount": len(details),
+                "SmsSendDetailDTOs": {"SmsSendDetailDTO": details},
+            }
+        )
     verdict = await _before_send(state, "aliyun")
     if verdict == "fail":
         return JSONResponse({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "injected failure"})
     if not params.get("PhoneNumbers", "").isdigit():
         return JSONResponse({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "bad number"})
-    record = state.accept("aliyun", params.get("OutId", ""), params["PhoneNumbers"],
-                          params.get("TemplateCode", "") + params.get("TemplateParam", ""))
+    record = state.accept(
+        "aliyun",
+        params.get("OutId", ""),
+        params["PhoneNumbers"],
+        params.get("TemplateCode", "") + params.get("TemplateParam", ""),
+    )
     await _ambiguous_pause(state, verdict)
-    return JSONResponse({"Code": "OK", "Message": "OK", "BizId": record.message_id,
-                         "RequestId": uuid.uuid4().hex})
+    return JSONResponse(
+        {"Code": "OK", "Message": "OK", "BizId": record.message_id, "RequestId": uuid.uuid4().hex}
+    )
 
 
 async def tencent(request: Request) -> Response:
@@ -162,26 +180,54 @@ async def tencent(request: Request) -> Response:
         timestamp = int(request.headers.get("x-tc-timestamp", "0"))
     except ValueError:
         timestamp = 0
-    if not tc3_verify(request.headers.get("authorization", ""), TENCENT_KEYS, "sms",
-                      request.headers.get("host", ""), timestamp, payload,
-                      request.headers.get("content-type", "")):
+    if not tc3_verify(
+        request.headers.get("authorization", ""),
+        TENCENT_KEYS,
+        "sms",
+        request.headers.get("host", ""),
+        timestamp,
+        payload,
+        request.headers.get("content-type", ""),
+    ):
         state.bad_signatures += 1
-        return JSONResponse({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure",
-                                                    "Message": "bad signature"}}})
+        return JSONResponse(
+            {
+                "Response": {
+                    "Error": {"Code": "AuthFailure.SignatureFailure", "Message": "bad signature"}
+                }
+            }
+        )
     body = json.loads(payload)
     action = request.headers.get("x-tc-action", "")
     if action == "PullSmsSendStatusByPhoneNumber":
-        return JSONResponse({"Response": {"PullSmsSendStatusSet": [], "RequestId": uuid.uuid4().hex}})
+        return JSONResponse(
+            {"Response": {"PullSmsSendStatusSet": [], "RequestId": uuid.uuid4().hex}}
+        )
     verdict = await _before_send(state, "tencent")
     if verdict == "fail":
-        return JSONResponse({"Response": {"Error": {"Code": "InternalError.Timeout",
-                                                    "Message": "injected failure"}}})
+        return JSONResponse(
+            {
+                "Response": {
+                    "Error": {"Code": "InternalError.Timeout", "Message": "injected failure"}
+                }
+            }
+        )
     phone = (body.get("PhoneNumberSet") or [""])[0].removeprefix("+86")
-    record = state.accept("tencent", body.get("SessionContext", ""), phone,
-                          str(body.get("TemplateId")) + json.dumps(body.get("TemplateParamSet")))
+    record = state.accept(
+        "tencent",
+        body.get("SessionContext", ""),
+        phone,
+        str(body.get("TemplateId")) + json.dumps(body.get("TemplateParamSet")),
+    )
     await _ambiguous_pause(state, verdict)
-    status = {"SerialNo": record.message_id, "PhoneNumber": f"+86{phone}", "Fee": 1,
-              "SessionContext": record.out_id, "Code": "Ok", "Message": "send success"}
+    status = {
+        "SerialNo": record.message_id,
+        "PhoneNumber": f"+86{phone}",
+        "Fee": 1,
+        "SessionContext": record.out_id,
+        "Code": "Ok",
+        "Message": "send success",
+    }
     return JSONResponse({"Response": {"SendStatusSet": [status], "RequestId": uuid.uuid4().hex}})
 
 
@@ -201,7 +247,9 @@ async def generic_send(request: Request) -> Response:
     results = []
     for message in messages:
         record = state.accept("generic", message["out_id"], message["mobile"], message["body"])
-        results.append({"out_id": record.out_id, "status": "accepted", "message_id": record.message_id})
+        results.append(
+            {"out_id": record.out_id, "status": "accepted", "message_id": record.message_id}
+        )
     await _ambiguous_pause(state, verdict)
     return JSONResponse({"results": results})
 
@@ -213,7 +261,9 @@ async def generic_lookup(request: Request) -> Response:
     record = state.find(request.path_params["out_id"])
     if record is None:
         return JSONResponse({"error": "not found"}, 404)
-    return JSONResponse({"out_id": record.out_id, "status": "accepted", "message_id": record.message_id})
+    return JSONResponse(
+        {"out_id": record.out_id, "status": "accepted", "message_id": record.message_id}
+    )
 
 
 async def control_config(request: Request) -> Response:
@@ -234,11 +284,19 @@ async def control_stats(request: Request) -> Response:
 
 async def control_messages(request: Request) -> Response:
     state = _state(request)
-    return JSONResponse([
-        {"provider": r.provider, "out_id": r.out_id, "message_id": r.message_id,
-         "mobile": mask_mobile(r.mobile), "content": r.content}
-        for items in state.accepted.values() for r in items
-    ])
+    return JSONResponse(
+        [
+            {
+                "provider": r.provider,
+                "out_id": r.out_id,
+                "message_id": r.message_id,
+                "mobile": mask_mobile(r.mobile),
+                "content": r.content,
+            }
+            for items in state.accepted.values()
+            for r in items
+        ]
+    )
 
 
 async def control_reset(request: Request) -> Response:
@@ -250,16 +308,44 @@ async def control_reset(request: Request) -> Response:
 def _report_body(provider: str, records: list[tuple[Accepted, bool]]) -> Any:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     if provider == "aliyun":
-        return [{"phone_number": r.mobile, "send_time": stamp, "report_time": stamp, "success": ok,
-                 "err_code": "DELIVERED" if ok else "MK:0001", "err_msg": "用户接收成功" if ok else "关机",
-                 "sms_size": "1", "biz_id": r.message_id, "out_id": r.out_id} for r, ok in records]
+        return [
+            {
+                "phone_number": r.mobile,
+                "send_time": stamp,
+                "report_time": stamp,
+                "success": ok,
+                "err_code": "DELIVERED" if ok else "MK:0001",
+                "err_msg": "用户接收成功" if ok else "关机",
+                "sms_size": "1",
+                "biz_id": r.message_id,
+                "out_id": r.out_id,
+            }
+            for r, ok in records
+        ]
     if provider == "tencent":
-        return [{"user_receive_time": stamp, "nationcode": "86", "mobile": r.mobile,
-                 "report_status": "SUCCESS" if ok else "FAIL", "errmsg": "DELIVRD" if ok else "MK:0001",
-                 "description": "用户短信送达成功" if ok else "关机", "sid": r.message_id} for r, ok in records]
-    return {"receipts": [{"out_id": r.out_id, "message_id": r.message_id,
-                          "status": "delivered" if ok else "temporary_failure",
-                          "code": "DELIVRD" if ok else "MK:0001"} for r, ok in records]}
+        return [
+            {
+                "user_receive_time": stamp,
+                "nationcode": "86",
+                "mobile": r.mobile,
+                "report_status": "SUCCESS" if ok else "FAIL",
+                "errmsg": "DELIVRD" if ok else "MK:0001",
+                "description": "用户短信送达成功" if ok else "关机",
+                "sid": r.message_id,
+            }
+            for r, ok in records
+        ]
+    return {
+        "receipts": [
+            {
+                "out_id": r.out_id,
+                "message_id": r.message_id,
+                "status": "delivered" if ok else "temporary_failure",
+                "code": "DELIVRD" if ok else "MK:0001",
+            }
+            for r, ok in records
+        ]
+    }
 
 
 def _acknowledged(provider: str, response: httpx.Response) -> bool:
@@ -289,8 +375,11 @@ async def _push_reports(app: Starlette, client: httpx.AsyncClient) -> None:
             outcomes = [(r, state.rng.random() < state.config.delivered_share) for r, _ in chunk]
             url = f"{state.config.callback_url.rstrip('/')}/{provider}"
             try:
-                response = await client.post(url, json=_report_body(provider, outcomes),
-                                             params={"token": state.config.callback_token})
+                response = await client.post(
+                    url,
+                    json=_report_body(provider, outcomes),
+                    params={"token": state.config.callback_token},
+                )
                 ok = _acknowledged(provider, response)
             except httpx.HTTPError:
                 ok = False
@@ -298,7 +387,9 @@ async def _push_reports(app: Starlette, client: httpx.AsyncClient) -> None:
                 state.reports_sent += len(chunk)
                 continue
             state.report_failures += len(chunk)
-            state.pending_reports.extend((now + 1.0, r, tries + 1) for r, tries in chunk if tries < 5)
+            state.pending_reports.extend(
+                (now + 1.0, r, tries + 1) for r, tries in chunk if tries < 5
+            )
 
 
 async def _report_loop(app: Starlette) -> None:

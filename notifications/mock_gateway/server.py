@@ -37,11 +37,14 @@ def sms_settings_for(url: str, providers: str = "generic") -> dict[str, Any]:
     secret_id, secret_key = next(iter(TENCENT_KEYS.items()))
     return {
         "providers": providers,
-        "aliyun_base_url": f"{url}/aliyun/", "aliyun_access_key_id": access_key,
+        "aliyun_base_url": f"{url}/aliyun/",
+        "aliyun_access_key_id": access_key,
         "aliyun_access_key_secret": access_secret,
-        "tencent_base_url": f"{url}/tencent/", "tencent_secret_id": secret_id,
+        "tencent_base_url": f"{url}/tencent/",
+        "tencent_secret_id": secret_id,
         "tencent_secret_key": secret_key,
-        "generic_base_url": f"{url}/generic", "generic_token": GENERIC_TOKEN,
+        "generic_base_url": f"{url}/generic",
+        "generic_token": GENERIC_TOKEN,
     }
 
 
@@ -73,10 +76,16 @@ class ThreadedGateway:
         self.app = create_gateway_app(config)
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(
-            self.app, host=HOST, port=self.port, log_level="warning", access_log=False,
-            lifespan="on",
-        ))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host=HOST,
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+            )
+        )
         self.thread = threading.Thread(target=self._run, name="mock-sms-gateway", daemon=True)
         self.client = GatewayClient(self.url)
 
@@ -106,5 +115,6 @@ class ThreadedGateway:
 
 def serve_forever(port: int, config: GatewayConfig) -> None:
     """Standalone: block serving on 127.0.0.1:``port`` until interrupted."""
-    uvicorn.run(create_gateway_app(config), host=HOST, port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        create_gateway_app(config), host=HOST, port=port, log_level="warning", access_log=False
+    )

@@ -27,7 +27,9 @@ def provider_kinds(settings: SmsSettings) -> list[ProviderKind]:
             try:
                 kinds.append(ProviderKind(name))
             except ValueError:
-                raise ValueError(f"unknown SMS provider {name!r}; known: {[k.value for k in ProviderKind]}") from None
+                raise ValueError(
+                    f"unknown SMS provider {name!r}; known: {[k.value for k in ProviderKind]}"
+                ) from None
     return kinds or [ProviderKind.CONSOLE]
 
 

@@ -28,10 +28,16 @@ from notifications.providers.signing import aliyun_signature
 
 API_VERSION = "2017-05-25"
 # Error codes after which the same request can never succeed.
-PERMANENT_ERRORS = frozenset({
-    "isv.MOBILE_NUMBER_ILLEGAL", "isv.SMS_SIGNATURE_ILLEGAL", "isv.SMS_TEMPLATE_ILLEGAL",
-    "isv.TEMPLATE_MISSING_PARAMETERS", "isv.INVALID_PARAMETERS", "isv.BLACK_KEY_CONTROL_LIMIT",
-})
+PERMANENT_ERRORS = frozenset(
+    {
+        "isv.MOBILE_NUMBER_ILLEGAL",
+        "isv.SMS_SIGNATURE_ILLEGAL",
+        "isv.SMS_TEMPLATE_ILLEGAL",
+        "isv.TEMPLATE_MISSING_PARAMETERS",
+        "isv.INVALID_PARAMETERS",
+        "isv.BLACK_KEY_CONTROL_LIMIT",
+    }
+)
 # Report codes for a number that does not exist or was deactivated (空号/停机): permanent.
 PERMANENT_REPORT_CODES = frozenset({"MN:0001", "MN:0011", "IC:0001"})
 
@@ -91,17 +97,24 @@ class AliyunSms(SmsProvider):
             return Handoff(message.out_id, transport_outcome(error), error=type(error).__name__)
         code = str(answer.get("Code", ""))
         if code == "OK":
-            return Handoff(message.out_id, Outcome.ACCEPTED, provider_message_id=answer.get("BizId"))
+            return Handoff(
+                message.out_id, Outcome.ACCEPTED, provider_message_id=answer.get("BizId")
+            )
         outcome = Outcome.REJECTED_PERMANENT if code in PERMANENT_ERRORS else Outcome.REJECTED_RETRY
         return Handoff(message.out_id, outcome, error=code[:100])
 
     def lookup(self, out_id: str, mobile: str, sent_on: date) -> LookupAnswer:
         page = 1
         while True:
-            answer = self._call("QuerySendDetails", {
-                "PhoneNumber": mobile, "SendDate": sent_on.strftime("%Y%m%d"),
-                "PageSize": "50", "CurrentPage": str(page),
-            })
+            answer = self._call(
+                "QuerySendDetails",
+                {
+                    "PhoneNumber": mobile,
+                    "SendDate": sent_on.strftime("%Y%m%d"),
+                    "PageSize": "50",
+                    "CurrentPage": str(page),
+                },
+            )
             if answer.get("Code") != "OK":
                 return LookupAnswer(Lookup.UNKNOWN)
             details = answer.get("SmsSendDetailDTOs", {}).get("SmsSendDetailDTO", [])
@@ -118,13 +131,15 @@ class AliyunSms(SmsProvider):
         for item in payload if isinstance(payload, list) else []:
             code = str(item.get("err_code", ""))
             delivered = item.get("success") in (True, "true")
-            receipts.append(Receipt(
-                out_id=item.get("out_id") or None,
-                provider_message_id=item.get("biz_id") or None,
-                delivered=delivered,
-                permanent=not delivered and code in PERMANENT_REPORT_CODES,
-                code=code[:40],
-            ))
+            receipts.append(
+                Receipt(
+                    out_id=item.get("out_id") or None,
+                    provider_message_id=item.get("biz_id") or None,
+                    delivered=delivered,
+                    permanent=not delivered and code in PERMANENT_REPORT_CODES,
+                    code=code[:40],
+                )
+            )
         return receipts
 
     def close(self) -> None:

@@ -77,7 +77,10 @@ class Receipt:
 
 # Transport errors raised before the request could reach the provider.
 NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
 )
 
 
@@ -87,9 +90,7 @@ def transport_outcome(error: Exception) -> Outcome:
 
 
 def http_client(settings: SmsSettings) -> httpx.Client:
-    timeout = httpx.Timeout(
-        settings.read_timeout_seconds, connect=settings.connect_timeout_seconds
-    )
+    timeout = httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     return httpx.Client(timeout=timeout, limits=limits, trust_env=False)
 

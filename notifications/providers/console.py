@@ -43,8 +43,12 @@ class ConsoleSms(SmsProvider):
         handoffs, lines = [], []
         for message in messages:
             message_id = uuid.uuid4().hex[:16]
-            lines.append(f"{now}\t{message.out_id}\t{message_id}\t{mask_mobile(message.mobile)}\t{message.body}\n")
-            handoffs.append(Handoff(message.out_id, Outcome.ACCEPTED, provider_message_id=message_id))
+            lines.append(
+                f"{now}\t{message.out_id}\t{message_id}\t{mask_mobile(message.mobile)}\t{message.body}\n"
+            )
+            handoffs.append(
+                Handoff(message.out_id, Outcome.ACCEPTED, provider_message_id=message_id)
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with _WRITE_LOCK, self.path.open("a", encoding="utf-8") as log:
             log.writelines(lines)

@@ -35,10 +35,17 @@ class GenericHttpSms(SmsProvider):
         self.headers = {"Authorization": f"Bearer {settings.generic_token.get_secret_value()}"}
 
     def send(self, messages: list[OutboundSms]) -> list[Handoff]:
-        body = {"messages": [
-            {"out_id": m.out_id, "mobile": m.mobile, "body": m.body, "template": m.template_code}
-            for m in messages
-        ]}
+        body = {
+            "messages": [
+                {
+                    "out_id": m.out_id,
+                    "mobile": m.mobile,
+                    "body": m.body,
+                    "template": m.template_code,
+                }
+                for m in messages
+            ]
+        }
         try:
             response = self.client.post(f"{self.base}/messages", json=body, headers=self.headers)
         except httpx.HTTPError as error:
@@ -48,7 +55,9 @@ class GenericHttpSms(SmsProvider):
             # An error answer: the gateway accepted none of the batch.
             permanent = response.status_code in (400, 401, 403, 422)
             outcome = Outcome.REJECTED_PERMANENT if permanent else Outcome.REJECTED_RETRY
-            return [Handoff(m.out_id, outcome, error=f"HTTP{response.status_code}") for m in messages]
+            return [
+                Handoff(m.out_id, outcome, error=f"HTTP{response.status_code}") for m in messages
+            ]
         results = {r.get("out_id"): r for r in response.json().get("results", [])}
         handoffs = []
         for message in messages:
@@ -58,8 +67,14 @@ class GenericHttpSms(SmsProvider):
             elif result.get("status") == "accepted":
                 handoffs.append(Handoff(message.out_id, Outcome.ACCEPTED, result.get("message_id")))
             else:
-                outcome = Outcome.REJECTED_PERMANENT if result.get("permanent") else Outcome.REJECTED_RETRY
-                handoffs.append(Handoff(message.out_id, outcome, error=str(result.get("error"))[:100]))
+                outcome = (
+                    Outcome.REJECTED_PERMANENT
+                    if result.get("permanent")
+                    else Outcome.REJECTED_RETRY
+                )
+                handoffs.append(
+                    Handoff(message.out_id, outcome, error=str(result.get("error"))[:100])
+                )
         return handoffs
 
     def lookup(self, out_id: str, mobile: str, sent_on: date) -> LookupAnswer:

@@ -66,7 +66,11 @@ def tc3_canonical_request(host: str, payload: bytes, content_type: str = TC3_CON
 
 
 def tc3_signature(
-    secret_key: str, service: str, host: str, timestamp: int, payload: bytes,
+    secret_key: str,
+    service: str,
+    host: str,
+    timestamp: int,
+    payload: bytes,
     content_type: str = TC3_CONTENT_TYPE,
 ) -> tuple[str, str]:
     """Returns ``(credential_scope, signature)``."""
@@ -91,8 +95,13 @@ def tc3_authorization(
 
 
 def tc3_verify(
-    authorization: str, secret_ids: dict[str, str], service: str, host: str, timestamp: int,
-    payload: bytes, content_type: str,
+    authorization: str,
+    secret_ids: dict[str, str],
+    service: str,
+    host: str,
+    timestamp: int,
+    payload: bytes,
+    content_type: str,
 ) -> bool:
     """Check an ``Authorization`` header against the known ``secret_id → secret_key`` pairs."""
     try:

@@ -35,11 +35,16 @@ from notifications.providers.signing import TC3_CONTENT_TYPE, tc3_authorization
 
 API_VERSION = "2021-01-11"
 SERVICE = "sms"
-PERMANENT_ERRORS = frozenset({
-    "InvalidParameterValue.IncorrectPhoneNumber", "FailedOperation.PhoneNumberInBlacklist",
-    "FailedOperation.SignatureIncorrectOrUnapproved", "FailedOperation.TemplateIncorrectOrUnapproved",
-    "InvalidParameterValue.TemplateParameterFormatError", "UnauthorizedOperation.SmsSdkAppIdVerifyFail",
-})
+PERMANENT_ERRORS = frozenset(
+    {
+        "InvalidParameterValue.IncorrectPhoneNumber",
+        "FailedOperation.PhoneNumberInBlacklist",
+        "FailedOperation.SignatureIncorrectOrUnapproved",
+        "FailedOperation.TemplateIncorrectOrUnapproved",
+        "InvalidParameterValue.TemplateParameterFormatError",
+        "UnauthorizedOperation.SmsSdkAppIdVerifyFail",
+    }
+)
 PERMANENT_REPORT_CODES = frozenset({"MN:0001", "MN:0011", "IC:0001"})
 
 
@@ -61,7 +66,10 @@ class TencentSms(SmsProvider):
             "Authorization": tc3_authorization(
                 self.settings.tencent_secret_id,
                 self.settings.tencent_secret_key.get_secret_value(),
-                SERVICE, self.host, timestamp, payload,
+                SERVICE,
+                self.host,
+                timestamp,
+                payload,
             ),
             "Content-Type": TC3_CONTENT_TYPE,
             "Host": self.host,
@@ -102,16 +110,24 @@ class TencentSms(SmsProvider):
         status = statuses[0]
         code = str(status.get("Code", ""))
         if code == "Ok":
-            return Handoff(message.out_id, Outcome.ACCEPTED, provider_message_id=status.get("SerialNo"))
+            return Handoff(
+                message.out_id, Outcome.ACCEPTED, provider_message_id=status.get("SerialNo")
+            )
         outcome = Outcome.REJECTED_PERMANENT if code in PERMANENT_ERRORS else Outcome.REJECTED_RETRY
         return Handoff(message.out_id, outcome, error=code[:100])
 
     def lookup(self, out_id: str, mobile: str, sent_on: date) -> LookupAnswer:
         begin = int(datetime.combine(sent_on, day_time.min, UTC).timestamp()) - 86_400
-        answer = self._call("PullSmsSendStatusByPhoneNumber", {
-            "BeginTime": begin, "Offset": 0, "Limit": 100, "PhoneNumber": f"+86{mobile}",
-            "SmsSdkAppId": self.settings.tencent_sdk_app_id,
-        })
+        answer = self._call(
+            "PullSmsSendStatusByPhoneNumber",
+            {
+                "BeginTime": begin,
+                "Offset": 0,
+                "Limit": 100,
+                "PhoneNumber": f"+86{mobile}",
+                "SmsSdkAppId": self.settings.tencent_sdk_app_id,
+            },
+        )
         for status in answer.get("PullSmsSendStatusSet") or []:
             if status.get("SessionContext") == out_id:
                 return LookupAnswer(Lookup.ACCEPTED, status.get("SerialNo"))
@@ -124,13 +140,15 @@ class TencentSms(SmsProvider):
             code = str(item.get("errmsg", ""))
             delivered = item.get("report_status") == "SUCCESS"
             ext = item.get("ext") if isinstance(item.get("ext"), dict) else {}
-            receipts.append(Receipt(
-                out_id=ext.get("SessionContext") or None,
-                provider_message_id=item.get("sid") or None,
-                delivered=delivered,
-                permanent=not delivered and code in PERMANENT_REPORT_CODES,
-                code=code[:40],
-            ))
+            receipts.append(
+                Receipt(
+                    out_id=ext.get("SessionContext") or None,
+                    provider_message_id=item.get("sid") or None,
+                    delivered=delivered,
+                    permanent=not delivered and code in PERMANENT_REPORT_CODES,
+                    code=code[:40],
+                )
+            )
         return receipts
 
     def close(self) -> None:
