@@ -16,9 +16,9 @@ One cycle (:meth:`Dispatcher.dispatch_batch`) is three steps:
    ``technical_failure`` after ``max_attempts``; rejected for good → ``permanent_failure``;
    outcome unknown (timeout after the request left) → stays ``sending``.
 
-A row left in ``sending`` longer than ``claim_lease_seconds`` (its worker was killed, or the
-outcome was unknown) is never resent blindly: :meth:`Dispatcher.reconcile_stale` asks the
-provider it was handed to whether it holds our unique key (OutId / SessionContext / out_id).
+Reconciliation (``reconcile``): a row left in ``sending`` longer than ``claim_lease_seconds``
+(its worker was killed, or the outcome was unknown) is never resent blindly:
+:meth:`Dispatcher.reconcile_stale` asks the provider it was handed to whether it holds our unique key (OutId / SessionContext / out_id).
 Held → ``sent``; authoritatively absent → retry queue; the provider cannot tell (Tencent keeps
 only delivery reports) → ``technical_failure``, visible to officers, not resent. The residual
 window for a duplicate is a provider whose query lags behind its acceptance for longer than the
@@ -35,7 +35,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,9 +53,10 @@ from notifications.limits import (
     choose_provider,
 )
 from notifications.models import FallbackKind, NotificationStatus
-from notifications.providers import PROVIDERS, ProviderKind, SmsProvider
-from notifications.providers.base import Handoff, Lookup, OutboundSms, Outcome
-from notifications.schemas import DispatchReport, ReconcileReport
+from notifications.providers import ProviderKind, SmsProvider
+from notifications.providers.base import Handoff, OutboundSms, Outcome
+from notifications.reconcile import Recipient, Reconciler
+from notifications.schemas import DispatchReport
 from notifications.service import utcnow
 
 log = logging.getLogger(__name__)
@@ -65,14 +65,7 @@ MOBILE = re.compile(r"1[3-9]\d{9}")
 N = repository.N
 
 
-@dataclass(frozen=True)
-class _Recipient:
-    mobile: str | None
-    has_address: bool
-    in_registry: bool
-
-
-class Dispatcher:
+class Dispatcher(Reconciler):
     def __init__(
         self,
         engine: Engine,
@@ -134,12 +127,12 @@ class Dispatcher:
             self._record(session, provider, handoffs, attempts, token, report)
         return report
 
-    def _recipients(self, session: Any, subject_keys: set[str]) -> dict[str, _Recipient]:
+    def _recipients(self, session: Any, subject_keys: set[str]) -> dict[str, Recipient]:
         found = {}
         for key, person in repository.persons_for(session, subject_keys).items():
             pii = self.ring.decrypt_json(person.pii) if person.pii else {}
             mobile = str(pii.get("mobile") or "").strip() or None
-            found[key] = _Recipient(mobile, bool(pii.get("address")), True)
+            found[key] = Recipient(mobile, bool(pii.get("address")), True)
         return found
 
     def _prepare(
@@ -153,7 +146,7 @@ class Dispatcher:
         fallback: list[tuple[Any, str, str]] = []
         candidates: list[tuple[Any, str]] = []
         for row in rows:
-            recipient = recipients.get(row.subject_key, _Recipient(None, False, False))
+            recipient = recipients.get(row.subject_key, Recipient(None, False, False))
             if row.subject_key in dead:
                 cancel.append((row, "recipient deceased"))
             elif not row.essential and row.subject_key in opted_out:
@@ -404,99 +397,6 @@ class Dispatcher:
             repository.add_transitions(
                 session, [notification_id], S.SENDING, status, now, (why or "")[:200]
             )
-
-    # -- reconciliation --------------------------------------------------------------------
-
-    def reconcile_stale(self, *, limit: int = 1000) -> ReconcileReport:
-        """Resolve hand-offs claimed longer ago than the lease, asking the provider first."""
-        now = self.clock()
-        report = ReconcileReport()
-        with session_scope(self.engine) as session:
-            rows = repository.stale_sending(
-                session,
-                claimed_before=now - timedelta(seconds=self.sms.claim_lease_seconds),
-                limit=limit,
-            )
-            recipients = self._recipients(session, {row.subject_key for row in rows})
-        report.examined = len(rows)
-        answers = []
-        for row in rows:
-            provider = self._provider(row.provider)
-            mobile = recipients.get(row.subject_key, _Recipient(None, False, False)).mobile or ""
-            try:
-                answer = provider.lookup(
-                    row.unique_key, mobile, self.quiet.local(row.claimed_at).date()
-                )
-            except Exception:  # the provider cannot be asked now: try again next sweep
-                log.warning("sms reconcile: lookup at %s failed; will retry", row.provider)
-                continue
-            answers.append((row, answer))
-        with session_scope(self.engine) as session:
-            for row, answer in answers:
-                self._resolve(session, row, answer.result, answer.provider_message_id, now, report)
-        return report
-
-    def _provider(self, name: str | None) -> SmsProvider:
-        kind = ProviderKind(name or ProviderKind.CONSOLE)
-        if kind not in self.providers:
-            self.providers[kind] = PROVIDERS[kind](self.sms)
-        return self.providers[kind]
-
-    def _resolve(
-        self,
-        session: Any,
-        row: Any,
-        result: Lookup,
-        message_id: str | None,
-        now: datetime,
-        report: ReconcileReport,
-    ) -> None:
-        token = row.claim_token
-        if result is Lookup.ACCEPTED:
-            if repository.set_status(
-                session,
-                [row.id],
-                expected=[S.SENDING],
-                token=token,
-                status=S.SENT.value,
-                sent_at=now,
-                last_error=None,
-                updated_at=now,
-            ):
-                repository.add_transitions(
-                    session, [row.id], S.SENDING, S.SENT, now, "reconciled: provider has it"
-                )
-                repository.set_message_ids(session, {row.id: message_id} if message_id else {})
-                report.accepted += 1
-        elif result is Lookup.NOT_ACCEPTED and row.attempts < self.sms.max_attempts:
-            if repository.set_status(
-                session,
-                [row.id],
-                expected=[S.SENDING],
-                token=token,
-                status=S.RETRYING.value,
-                next_attempt_at=now,
-                claim_token=None,
-                last_error="reconciled: provider never accepted it",
-                updated_at=now,
-            ):
-                repository.add_transitions(
-                    session,
-                    [row.id],
-                    S.SENDING,
-                    S.RETRYING,
-                    now,
-                    "reconciled: provider never accepted it",
-                )
-                report.resent_later += 1
-        else:
-            why = (
-                "hand-off outcome unknown; not resent to avoid a duplicate"
-                if result is Lookup.UNKNOWN
-                else f"gave up after {row.attempts} attempts"
-            )
-            self._fail(session, row.id, token, S.TECHNICAL_FAILURE, why, now)
-            report.unknown += result is Lookup.UNKNOWN
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)
