@@ -19,10 +19,11 @@ One cycle (:meth:`Dispatcher.dispatch_batch`) is three steps:
 Reconciliation (``reconcile``): a row left in ``sending`` longer than ``claim_lease_seconds``
 (its worker was killed, or the outcome was unknown) is never resent blindly:
 :meth:`Dispatcher.reconcile_stale` asks the provider it was handed to whether it holds our
-unique key (OutId / SessionContext / out_id). Held → ``sent``; authoritatively absent → retry queue; the provider cannot tell (Tencent keeps
-only delivery reports) → ``technical_failure``, visible to officers, not resent. The residual
-window for a duplicate is a provider whose query lags behind its acceptance for longer than the
-lease, or a request the provider holds unanswered for longer than the lease.
+unique key (OutId / SessionContext / out_id). Held → ``sent``; authoritatively absent → retry
+queue; the provider cannot tell (Tencent keeps only delivery reports) → ``technical_failure``,
+visible to officers, not resent. The residual window for a duplicate is a provider whose query
+lags behind its acceptance for longer than the lease, or a request the provider holds
+unanswered for longer than the lease.
 """
 
 from __future__ import annotations
