@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import data, db, demo
+from app.cli import data, db, demo, notifications
 
 cli = typer.Typer(
     name="mianshen",
@@ -15,6 +15,8 @@ cli = typer.Typer(
 )
 cli.add_typer(db.app, name="db")
 cli.add_typer(data.app, name="data")
+cli.add_typer(notifications.app, name="notifications")
+cli.add_typer(notifications.sms_app, name="sms")
 cli.command("demo")(demo.demo)
 
 
