@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse
 
 from app import ENGINE_VERSION
 from app.errors import MianshenError
+from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = []
+ROUTERS.append(notifications_router)
 
 
 def create_app() -> FastAPI:

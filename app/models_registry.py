@@ -2,3 +2,4 @@
 tests use this). Add a line here when a domain gains tables."""
 
 import app.datahub.models  # noqa: F401
+import notifications.models  # noqa: F401

@@ -12,16 +12,61 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development-only keys. Anything but env=development refuses to start with them.
-DEV_DATA_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+DEV_DATA_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZC11c2U="  # 32 bytes (AES-256)
 DEV_BLIND_INDEX_KEY = "development-blind-index-key-not-for-production"
+DEV_SMS_CALLBACK_TOKEN = "development-sms-callback-token"
+
+
+class SmsSettings(BaseModel):
+    """SMS notifications, set as ``MIANSHEN_SMS__<FIELD>`` (``MIANSHEN_SMS__PROVIDERS=aliyun``).
+
+    ``providers`` is the preference order for failover; ``console`` (the embedded default)
+    writes to ``<home>/sms-outbox.log``. Base URLs are settings so tests and the benchmark point
+    the real HTTP clients at the mock gateway on 127.0.0.1.
+    """
+
+    providers: str = "console"
+    aliyun_base_url: str = "https://dysmsapi.aliyuncs.com"
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: SecretStr = SecretStr("")
+    aliyun_region: str = "cn-hangzhou"
+    tencent_base_url: str = "https://sms.tencentcloudapi.com"
+    tencent_secret_id: str = ""
+    tencent_secret_key: SecretStr = SecretStr("")
+    tencent_sdk_app_id: str = "1400000000"
+    tencent_region: str = "ap-guangzhou"
+    generic_base_url: str = "http://127.0.0.1:9090/generic"
+    generic_token: SecretStr = SecretStr("")
+    callback_token: SecretStr = SecretStr(DEV_SMS_CALLBACK_TOKEN)
+    connect_timeout_seconds: float = 2.0
+    read_timeout_seconds: float = 10.0
+    max_attempts: int = 6
+    backoff_base_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+    # A message claimed longer ago than this is reconciled with its provider (worker died).
+    claim_lease_seconds: float = 120.0
+    batch_size: int = 500
+    send_concurrency: int = 8
+    per_recipient_per_hour: int = 5
+    per_recipient_per_day: int = 10
+    quiet_hours_enabled: bool = True
+    quiet_start_hour: int = 21
+    quiet_end_hour: int = 8
+    timezone: str = "Asia/Shanghai"
+    failover_error_rate: float = 0.5
+    failover_min_samples: int = 10
+    health_window_seconds: int = 60
+    hotline: str = "12345"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MIANSHEN_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MIANSHEN_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
 
     env: Literal["development", "test", "production"] = "development"
     home: Path = Path("var")
@@ -34,6 +79,7 @@ class Settings(BaseSettings):
     blind_index_key: SecretStr = SecretStr(DEV_BLIND_INDEX_KEY)
     # Rows per batch when importing or evaluating (bounded memory at any city size).
     batch_rows: int = 200_000
+    sms: SmsSettings = SmsSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -42,6 +88,9 @@ class Settings(BaseSettings):
                 "MIANSHEN_DATA_KEYS": self.data_keys.get_secret_value() == DEV_DATA_KEYS,
                 "MIANSHEN_BLIND_INDEX_KEY": (
                     self.blind_index_key.get_secret_value() == DEV_BLIND_INDEX_KEY
+                ),
+                "MIANSHEN_SMS__CALLBACK_TOKEN": (
+                    self.sms.callback_token.get_secret_value() == DEV_SMS_CALLBACK_TOKEN
                 ),
             }
             bad = [name for name, is_placeholder in placeholders.items() if is_placeholder]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import data, db, demo, policy
+from app.cli import data, db, demo, notifications, policy
 
 cli = typer.Typer(
     name="mianshen",
@@ -15,6 +15,8 @@ cli = typer.Typer(
 )
 cli.add_typer(db.app, name="db")
 cli.add_typer(data.app, name="data")
+cli.add_typer(notifications.app, name="notifications")
+cli.add_typer(notifications.sms_app, name="sms")
 cli.add_typer(policy.app, name="policy")
 cli.command("demo")(demo.demo)
 cli.command("explain")(policy.explain)

@@ -12,7 +12,9 @@ from app.cli.output import console, print_json, progress_bar
 from app.datahub import repository, service, synth
 from app.db import get_engine, session_scope
 
-app = typer.Typer(help="Shared data: synthesise, import, quarantine, summary.", no_args_is_help=True)
+app = typer.Typer(
+    help="Shared data: synthesise, import, quarantine, summary.", no_args_is_help=True
+)
 
 
 @app.command("synth")
@@ -22,7 +24,8 @@ def synth_city(
     enterprises: int = typer.Option(1_000, help="Number of enterprises and individual businesses."),
     seed: int = typer.Option(1, help="Random seed: the same seed writes the same city."),
     as_of: datetime = typer.Option(
-        synth.REFERENCE_DATE.isoformat(), formats=["%Y-%m-%d"],
+        synth.REFERENCE_DATE.isoformat(),
+        formats=["%Y-%m-%d"],
         help="Extraction date of the data: no record is dated after it.",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -30,7 +33,11 @@ def synth_city(
     """Write a deterministic synthetic city: one CSV per dataset, a few percent of dirty rows."""
     with progress_bar(enabled=not json_output) as progress:
         report = synth.generate_city(
-            out, persons=persons, enterprises=enterprises, seed=seed, as_of=as_of.date(),
+            out,
+            persons=persons,
+            enterprises=enterprises,
+            seed=seed,
+            as_of=as_of.date(),
             on_progress=synth.progress_reporter(progress),
         )
     if json_output:
@@ -45,7 +52,9 @@ def synth_city(
 
 @app.command("import")
 def import_data(
-    path: Path = typer.Argument(..., help="A CSV/JSONL file named after its dataset, or a directory."),
+    path: Path = typer.Argument(
+        ..., help="A CSV/JSONL file named after its dataset, or a directory."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print per-dataset counts as JSON."),
 ) -> None:
     """Validate and load datasets; bad rows go to the quarantine with their reason."""
@@ -58,7 +67,9 @@ def import_data(
         return
     table = Table("dataset", "loaded", "unchanged", "quarantined", title=f"Import of {path}")
     for name, counts in report.datasets.items():
-        table.add_row(name, f"{counts.loaded:,}", f"{counts.unchanged:,}", f"{counts.quarantined:,}")
+        table.add_row(
+            name, f"{counts.loaded:,}", f"{counts.unchanged:,}", f"{counts.quarantined:,}"
+        )
     console.print(table)
     console.print(f"{report.rows:,} rows in {report.seconds:.1f} s")
 

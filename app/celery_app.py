@@ -1,0 +1,57 @@
+"""The project's one Celery application.
+
+With ``MIANSHEN_REDIS_URL`` set, Redis is broker and result backend and workers run the tasks
+(``celery -A app.celery_app worker``). Unset (the embedded default), every ``.delay()`` runs the
+task in-process, eagerly. Tasks are acknowledged late and a task whose worker dies is requeued,
+so every task must be safe to run twice (they are: they take ids and re-check state). Each
+domain's ``tasks`` module is discovered here; the beat schedule drives the SMS outbox.
+"""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+from celery import Celery
+
+from app.settings import get_settings
+
+DOMAIN_PACKAGES = ("eligibility", "notifications", "certs")
+SMS_RETRY_QUEUE = "sms-retry"
+
+
+def create_celery() -> Celery:
+    settings = get_settings()
+    celery = Celery("mianshen")
+    celery.conf.update(
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        task_reject_on_worker_lost=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone=settings.sms.timezone,
+        enable_utc=True,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        task_routes={"notifications.dispatch_retries": {"queue": SMS_RETRY_QUEUE}},
+        beat_schedule={
+            "sms-dispatch-due": {"task": "notifications.dispatch_due", "schedule": 10.0},
+            "sms-dispatch-retries": {"task": "notifications.dispatch_retries", "schedule": 10.0},
+            "sms-reconcile-stale": {"task": "notifications.reconcile_stale", "schedule": 60.0},
+        },
+    )
+    if settings.redis_url:
+        celery.conf.update(broker_url=settings.redis_url, result_backend=settings.redis_url)
+    else:
+        celery.conf.update(
+            broker_url="memory://",
+            result_backend="cache+memory://",
+            task_always_eager=True,
+            task_eager_propagates=True,
+        )
+    celery.autodiscover_tasks([name for name in DOMAIN_PACKAGES if find_spec(name)])
+    return celery
+
+
+celery = create_celery()
+app = celery  # ``celery -A app.celery_app`` finds it under either name
