@@ -13,8 +13,10 @@ Reading from the database is ``repository``'s job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -93,6 +95,41 @@ def restrict(data: SubjectData, keys: list[str]) -> SubjectData:
             part = pl.concat([frames[rel.dataset], part]).unique(maintain_order=True)
         frames[rel.dataset] = part
     return SubjectData(data.kind, frames)
+
+
+# -- exchange files (the synthetic city, department CSVs) -------------------------------------
+
+
+def from_exchange_files(
+    folder: Path,
+    kind: str,
+    subject_key: Callable[[str], str] | None = None,
+) -> SubjectData:
+    """Frames read straight from ``<dataset>.csv`` exchange files (e.g. the synthetic city):
+    ID numbers become keys through ``subject_key`` (default: the keyring's pseudonymous key),
+    personal columns are dropped, values that do not parse become missing. For benchmarks and
+    previews without an import; the database path is ``repository``."""
+    from app.privacy import keyring
+
+    to_key = subject_key or keyring().subject_key
+    frames: dict[str, pl.DataFrame] = {}
+    for name in view(kind).datasets():
+        path = folder / f"{name}.csv"
+        if not path.exists():
+            continue
+        raw = pl.read_csv(path, infer_schema=False)
+        renames = {}
+        for spec in dataset(name).fields:
+            if spec.type.value == "id_number" and spec.storage_column and spec.name in raw.columns:
+                renames[spec.name] = spec.storage_column
+        raw = raw.rename(renames)
+        keys = [c for c in renames.values()]
+        for column in keys:
+            unique = raw.get_column(column).drop_nulls().unique()
+            mapping = pl.DataFrame({column: unique, "~k": [to_key(v) for v in unique.to_list()]})
+            raw = raw.join(mapping, on=column, how="left").drop(column).rename({"~k": column})
+        frames[name] = conform(name, raw)
+    return SubjectData(kind, frames)
 
 
 # -- inline test-case data ---------------------------------------------------------------------
