@@ -202,6 +202,9 @@ class ExprCompiler:
             if func == "coalesce":
                 return pl.coalesce(args)
             return pl.max_horizontal(args) if func == "greatest" else pl.min_horizontal(args)
+        fast = self._constant_fast_path(node)
+        if fast is not None:
+            return fast
         args = [self.compile(arg) for arg in node.args]
         if func == "date":
             return builtins.safe_date(args[0], args[1], args[2])
@@ -210,6 +213,38 @@ class ExprCompiler:
         types = [arg.type for arg in node.args]
         birth = pl.col(self.b.birth_column) if self.b.birth_column else None
         return builtins.IMPLEMENTATIONS[func](args, types, birth)  # type: ignore[arg-type]
+
+    def constant_int(self, node: Node) -> int | None:
+        """The value of an integer argument known when compiling (literal or parameter)."""
+        if isinstance(node, Name) and isinstance(node.ref, ParamRef):
+            value = self.b.params.get(node.ref.name)
+        else:
+            try:
+                value = constant_value(node)
+            except ExprError:
+                return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def _constant_fast_path(self, node: Call) -> pl.Expr | None:
+        func = node.func
+        if func not in ("date_of_age", "birthday", "add_months", "add_years", "add_days"):
+            return None
+        n = self.constant_int(node.args[-1])
+        if n is None:
+            return None
+        months = n * 12 if func in ("date_of_age", "birthday", "add_years") else n
+        if abs(months) > builtins.MAX_CONSTANT_MONTHS or abs(n) > builtins.MAX_CONSTANT_DAYS:
+            return None
+        if func == "date_of_age":
+            if self.b.birth_column is None:
+                return None
+            return builtins.birthday_constant(pl.col(self.b.birth_column), n)
+        d = self.compile(node.args[0])
+        if func == "birthday":
+            return builtins.birthday_constant(d, n)
+        if func == "add_days":
+            return builtins.add_days_constant(d, n)
+        return builtins.add_months_constant(d, months)
 
     # -- aggregates (evaluated inside the related frame's group_by) ----------------------------
     def aggregate(self, node: Aggregate, column: str) -> tuple[pl.Expr, object]:

@@ -24,8 +24,9 @@ from eligibility.views import frame_schema, view
 CHUNK = 5_000  # keys per IN (...) query
 
 
-def _select(name: str) -> str:
-    return "SELECT " + ", ".join(f'"{c}"' for c in frame_schema(name)) + f' FROM "{name}"'
+def _select(name: str, order_by: str | None = None) -> str:
+    query = "SELECT " + ", ".join(f'"{c}"' for c in frame_schema(name)) + f' FROM "{name}"'
+    return query + (f' ORDER BY "{order_by}"' if order_by else "")
 
 
 def _raw_schema(name: str) -> dict[str, pl.DataType]:
@@ -38,12 +39,12 @@ def _raw_schema(name: str) -> dict[str, pl.DataType]:
     return schema
 
 
-def _load_copy(engine: Engine, name: str) -> pl.DataFrame:
+def _load_copy(engine: Engine, name: str, order_by: str | None = None) -> pl.DataFrame:
     buffer = io.BytesIO()
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        statement = f"COPY ({_select(name)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        statement = f"COPY ({_select(name, order_by)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
         with cursor.copy(statement) as copy:
             for chunk in copy:
                 buffer.write(chunk)
@@ -66,9 +67,13 @@ def _rows_to_frame(name: str, rows: Sequence[Any]) -> pl.DataFrame:
 
 
 def _load_select(
-    engine: Engine, name: str, column: str | None = None, keys: Sequence[str] | None = None
+    engine: Engine,
+    name: str,
+    column: str | None = None,
+    keys: Sequence[str] | None = None,
+    order_by: str | None = None,
 ) -> pl.DataFrame:
-    query = _select(name)
+    query = _select(name, order_by if keys is None else None)
     if keys is None:
         with engine.connect() as connection:
             rows = connection.execute(text(query)).all()
@@ -84,18 +89,22 @@ def _load_select(
     return pl.concat(parts) if parts else empty_frame(name)
 
 
-def load_frame(engine: Engine, name: str) -> pl.DataFrame:
+def load_frame(engine: Engine, name: str, order_by: str | None = None) -> pl.DataFrame:
     if engine.dialect.name == "postgresql":
-        return _load_copy(engine, name)
-    return _load_select(engine, name)
+        return _load_copy(engine, name, order_by)
+    return _load_select(engine, name, order_by=order_by)
 
 
 def load_subject_data(engine: Engine, kind: str, keys: Sequence[str] | None = None) -> SubjectData:
     """Frames for every dataset of ``kind``'s view; only ``keys``' subjects when given."""
     v = view(kind)
     if keys is None:
-        return SubjectData(kind, {name: load_frame(engine, name) for name in v.datasets()})
-    base = _load_select(engine, v.base, v.key, list(dict.fromkeys(keys)))
+        frames = {
+            name: load_frame(engine, name, v.key if name == v.base else None)
+            for name in v.datasets()
+        }
+        return SubjectData(kind, frames)
+    base = _load_select(engine, v.base, v.key, list(dict.fromkeys(keys))).sort(v.key)
     frames: dict[str, pl.DataFrame] = {v.base: base}
     for relation in v.relations.values():
         wanted = base.get_column(relation.subject_column).drop_nulls().unique().to_list()

@@ -17,7 +17,7 @@ from app.datahub.regions import region_name
 from app.errors import NotFound, ValidationFailed
 from app.privacy import keyring
 from eligibility import repository
-from eligibility.evaluator import evaluate_population, parameter_values
+from eligibility.evaluator import DECISION_COLUMNS, evaluate_population, parameter_values
 from eligibility.explain import Explanation, explain
 from eligibility.frames import SubjectData
 from eligibility.policy import CompiledPolicy, load_file
@@ -61,7 +61,7 @@ def preview(
     policy: CompiledPolicy, data: SubjectData, as_of: date, against: CompiledPolicy | None = None
 ) -> PreviewReport:
     started = time.perf_counter()
-    result = evaluate_population(policy, data, as_of)
+    result = evaluate_population(policy, data, as_of, DECISION_COLUMNS)
     region = region_column(policy)
     base = data.base.select(
         pl.col(policy.view.key).alias("subject_key"),
@@ -126,7 +126,7 @@ def _change(
     as_of: date,
     report: PreviewReport,
 ) -> PreviewChange:
-    old = evaluate_population(old_policy, data, as_of)
+    old = evaluate_population(old_policy, data, as_of, DECISION_COLUMNS)
     both = new.select("subject_key", "eligible").join(
         old.select(
             "subject_key", pl.col("eligible").alias("was"), pl.col("amount_fen").alias("old_amount")

@@ -35,7 +35,7 @@ RESERVED = frozenset(
         "tier",
         "amount_fen",
         "payee_key",
-        "start_period",
+        "start_month",
         "in_force",
         "true",
         "false",
