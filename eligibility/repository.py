@@ -99,11 +99,11 @@ def load_subject_data(engine: Engine, kind: str, keys: Sequence[str] | None = No
     """Frames for every dataset of ``kind``'s view; only ``keys``' subjects when given."""
     v = view(kind)
     if keys is None:
-        frames = {
+        full = {
             name: load_frame(engine, name, v.key if name == v.base else None)
             for name in v.datasets()
         }
-        return SubjectData(kind, frames)
+        return SubjectData(kind, full)
     base = _load_select(engine, v.base, v.key, list(dict.fromkeys(keys))).sort(v.key)
     frames: dict[str, pl.DataFrame] = {v.base: base}
     for relation in v.relations.values():
