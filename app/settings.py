@@ -16,7 +16,9 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development-only keys. Anything but env=development refuses to start with them.
-DEV_DATA_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+# base64 of the 32 bytes b"development-key-not-for-prod-use" (the first placeholder decoded to 35
+# bytes, which AES-256-GCM refuses, so keyring() failed with the default settings).
+DEV_DATA_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZC11c2U="
 DEV_BLIND_INDEX_KEY = "development-blind-index-key-not-for-production"
 
 
@@ -34,6 +36,10 @@ class Settings(BaseSettings):
     blind_index_key: SecretStr = SecretStr(DEV_BLIND_INDEX_KEY)
     # Rows per batch when importing or evaluating (bounded memory at any city size).
     batch_rows: int = 200_000
+    # Audit log: hash of a new log (an existing log keeps its own), and optionally the Ed25519
+    # signing key as base64 of its 32-byte seed (unset: a generated key stored encrypted).
+    audit_hash_algorithm: Literal["sha256", "sm3"] = "sha256"
+    audit_signing_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
