@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import data, db, demo
+from app.cli import audit, data, db, demo
 
 cli = typer.Typer(
     name="mianshen",
@@ -15,6 +15,7 @@ cli = typer.Typer(
 )
 cli.add_typer(db.app, name="db")
 cli.add_typer(data.app, name="data")
+cli.add_typer(audit.app, name="audit")
 cli.command("demo")(demo.demo)
 
 
