@@ -30,10 +30,10 @@ def decision(number: int, amount_fen: int = 7500) -> dict[str, Any]:
     }
 
 
-def fill(engine: Engine, count: int, publish_at: tuple[int, ...] = ()) -> None:
-    """Append ``count`` decisions, one transaction each, publishing a tree head whenever the
-    log reaches a size in ``publish_at``."""
-    for number in range(count):
+def fill(engine: Engine, count: int, publish_at: tuple[int, ...] = (), start: int = 0) -> None:
+    """Append decisions ``start .. start + count - 1`` (to a log of ``start`` entries), one
+    transaction each, publishing a tree head whenever the log reaches a size in ``publish_at``."""
+    for number in range(start, start + count):
         with session_scope(engine) as session:
             service.append(session, "decision", decision(number))
         if number + 1 in publish_at:

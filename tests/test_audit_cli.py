@@ -55,6 +55,9 @@ def test_publish_verify_prove(mianshen: CliRunner, engine: Engine, tmp_path: Pat
 
     code, report = _json(mianshen, "audit", "verify")
     assert code == 0 and report["ok"] and report["entries_checked"] == 9
+    (tmp_path / "kept.json").write_text(json.dumps(head))
+    code, report = _json(mianshen, "audit", "verify", "--tree-head", str(tmp_path / "kept.json"))
+    assert code == 0 and report["tree_heads_checked"] == 3
     code, output = _invoke(mianshen, "audit", "verify")
     assert code == 0 and "OK" in output
 

@@ -6,6 +6,7 @@ cached subtrees."""
 from __future__ import annotations
 
 import base64
+import json
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
@@ -179,3 +180,31 @@ def _alter_consistently(engine: Engine, seq: int) -> None:
     with tampering(engine) as connection:
         connection.execute(text("UPDATE audit_entry SET data = :d, leaf_hash = :h WHERE seq = :s"),
                            {"d": forged, "h": hasher.leaf(forged.encode()).hex(), "s": seq})
+
+
+def test_a_truncated_log_is_caught_only_by_a_tree_head_kept_outside(engine: Engine) -> None:
+    """An attacker with database rights deletes the newest entries together with the tree
+    heads, cached subtrees and head state that mention them: the database alone is then
+    self-consistent. A tree head an auditor kept (``audit verify --tree-head``) exposes it."""
+    fill(engine, SIZE, publish_at=(13,))
+    with session_scope(engine) as session:
+        kept = service.publish_tree_head(session).model_dump(mode="json")
+    hasher = merkle.hasher_for("sha256")
+    with tampering(engine) as connection:
+        leaves = [bytes.fromhex(h) for h in connection.execute(
+            text("SELECT leaf_hash FROM audit_entry WHERE seq < 17 ORDER BY seq")).scalars()]
+        compact = merkle.CompactRange(hasher)
+        for leaf in leaves:
+            compact.append(leaf)
+        connection.execute(text("DELETE FROM audit_entry WHERE seq >= 17"))
+        connection.execute(text(f"DELETE FROM audit_tree_head WHERE tree_size = {SIZE}"))
+        for level in range(1, 6):  # nodes whose last leaf is 17..19
+            connection.execute(text("DELETE FROM audit_node WHERE level = :l AND "
+                                    "(node_index + 1) * :w - 1 >= 17"), {"l": level, "w": 2**level})
+        connection.execute(text("UPDATE audit_log_head SET tree_size = 17, compact_range = :c"),
+                           {"c": json.dumps([peak.hex() for peak in compact.peaks])})
+    assert _verify(engine).ok  # the limitation: nothing inside the database shows it
+    report = _verify(engine, known_tree_heads=[kept])
+    assert not report.ok
+    assert report.first_bad_entry == 17, _problems(report)
+    assert "entries 17..19 are missing" in _problems(report)

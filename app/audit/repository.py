@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, insert, select
+from sqlmodel import Session, col, select
 
 from app.audit.merkle import NodeKey
 from app.audit.models import (
@@ -86,14 +86,17 @@ def add_log_key(session: Session, key_id: str, public_key: str, private_key: str
 def entries_by_ref(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str],
                                                                                AuditEntry]:
     found: dict[tuple[str, str], AuditEntry] = {}
-    wanted = sorted(set(refs))
-    for start in range(0, len(wanted), QUERY_CHUNK):
-        chunk = wanted[start:start + QUERY_CHUNK]
-        statement = select(AuditEntry).where(
-            tuple_(col(AuditEntry.kind), col(AuditEntry.record_ref)).in_(chunk)
-        )
-        for entry in session.exec(statement):
-            found[(entry.kind, entry.record_ref)] = entry
+    by_kind: dict[str, list[str]] = {}
+    for kind, record_ref in sorted(set(refs)):
+        by_kind.setdefault(kind, []).append(record_ref)
+    for kind, record_refs in by_kind.items():
+        for start in range(0, len(record_refs), QUERY_CHUNK):
+            statement = select(AuditEntry).where(
+                AuditEntry.kind == kind,
+                col(AuditEntry.record_ref).in_(record_refs[start:start + QUERY_CHUNK]),
+            )
+            for entry in session.exec(statement):
+                found[(entry.kind, entry.record_ref)] = entry
     return found
 
 
@@ -108,15 +111,16 @@ def entry_by_ref(session: Session, kind: str, record_ref: str) -> AuditEntry | N
 
 
 def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk insert (Core executemany: no ORM objects for thousands of rows)."""
     if rows:
-        session.exec(insert(AuditEntry), params=list(rows))
+        session.connection().execute(AuditEntry.__table__.insert(), list(rows))  # type: ignore[attr-defined]
 
 
 def insert_nodes(session: Session, nodes: Iterable[tuple[NodeKey, bytes]]) -> None:
     rows = [{"level": level, "node_index": index, "hash": value.hex()}
             for (level, index), value in nodes]
     if rows:
-        session.exec(insert(AuditNode), params=rows)
+        session.connection().execute(AuditNode.__table__.insert(), rows)  # type: ignore[attr-defined]
 
 
 def fetch_nodes(session: Session, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:

@@ -16,11 +16,13 @@ No database access and no logic beyond validation lives here.
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import UTC, date, datetime
-from enum import StrEnum
+from decimal import Decimal
+from enum import Enum, StrEnum
+from json.encoder import encode_basestring
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from stdnum.cn import ric
@@ -119,25 +121,29 @@ PAYLOAD_SCHEMAS: dict[EntryKind, type[EntryPayload]] = {
 _PERSONAL_FIELD_NAMES = {"name", "id_number", "mobile", "phone", "address"}
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _RESIDENT_ID = re.compile(r"\d{17}[\dXx]")
+_SUSPECT = re.compile(r'"(?:\d{17}[\dXx]|1[3-9]\d{9})"|"(?i:name|id_number|mobile|phone|address)":')
 
 
-def personal_data_in(value: Any, path: str = "payload") -> str | None:
+def personal_data_in(value: Any, canonical: str | None = None) -> str | None:
     """Where ``value`` seems to hold plaintext personal data (a field named like it, a valid
-    resident ID number, a mobile number), or None. The log is permanent; it must hold none."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if str(key).lower() in _PERSONAL_FIELD_NAMES:
-                return f"{path}.{key}"
-            found = personal_data_in(item, f"{path}.{key}")
-            if found:
-                return found
-    elif isinstance(value, list):
-        for position, item in enumerate(value):
-            found = personal_data_in(item, f"{path}[{position}]")
-            if found:
-                return found
-    elif isinstance(value, str) and (_MOBILE.fullmatch(value) or _is_resident_id(value)):
-        return path
+    resident ID number, a mobile number), or None. The log is permanent; it must hold none.
+    ``canonical`` (its canonical JSON) lets the common clean case skip the walk."""
+    if canonical is not None and not _SUSPECT.search(canonical):
+        return None
+    stack: list[tuple[str, Any]] = [("payload", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if str(key).lower() in _PERSONAL_FIELD_NAMES:
+                    return f"{path}.{key}"
+                stack.append((f"{path}.{key}", child))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}[{position}]", child) for position, child in enumerate(item))
+        elif isinstance(item, str) and 11 <= len(item) <= 18 and (
+            _MOBILE.fullmatch(item) or _is_resident_id(item)
+        ):
+            return path
     return None
 
 
@@ -153,24 +159,23 @@ def _is_resident_id(value: str) -> bool:
     return ric.calc_check_digit(value) == value[-1].upper()
 
 
-def non_finite_number_in(value: Any, path: str = "payload") -> str | None:
-    """Where ``value`` holds NaN or an infinity (JSON has neither), or None."""
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list | tuple):
-        items = enumerate(value)
-    else:
-        return path if isinstance(value, float) and not math.isfinite(value) else None
-    for key, item in items:
-        found = non_finite_number_in(item, f"{path}.{key}")
-        if found:
-            return found
-    return None
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def canonical_json(value: Any) -> str:
+    """Keys sorted, no whitespace, UTF-8 text; dates ISO 8601; NaN/Infinity refused
+    (ValueError)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+                      allow_nan=False, default=_json_value)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -178,12 +183,13 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def leaf_data(seq: int, kind: str, record_ref: str, appended_at: datetime,
-              payload: dict[str, Any]) -> str:
-    return canonical_json({
-        "at": format_timestamp(appended_at), "kind": kind, "payload": payload,
-        "ref": record_ref, "seq": seq, "v": LEAF_VERSION,
-    })
+def leaf_data(seq: int, kind: str, record_ref: str, appended_at: str, payload_json: str) -> str:
+    """``canonical_json`` of the leaf envelope, assembled around the already canonical payload
+    (keys in sorted order: at, kind, payload, ref, seq, v); ``appended_at`` as formatted by
+    :func:`format_timestamp`."""
+    text = encode_basestring
+    return (f'{{"at":{text(appended_at)},"kind":{text(kind)},"payload":{payload_json},'
+            f'"ref":{text(record_ref)},"seq":{seq},"v":{LEAF_VERSION}}}')
 
 
 def sth_message(hash_algorithm: str, tree_size: int, root_hash: str, timestamp_ms: int,

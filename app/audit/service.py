@@ -32,7 +32,6 @@ from app.audit.schemas import (
     canonical_json,
     format_timestamp,
     leaf_data,
-    non_finite_number_in,
     personal_data_in,
     seal_message,
     sth_message,
@@ -83,25 +82,24 @@ def create_log(session: Session, hash_algorithm: str) -> str:
 
 
 def _prepare(kind: EntryKind | str, payload: BaseModel | dict[str, Any]
-             ) -> tuple[str, str, dict[str, Any]]:
+             ) -> tuple[str, str, str]:
+    """Validate a payload; return its kind, record id and canonical JSON."""
     try:
         entry_kind = EntryKind(kind)
     except ValueError:
         raise ValidationFailed(f"unknown audit entry kind {kind!r}") from None
     schema = PAYLOAD_SCHEMAS[entry_kind]
-    raw = payload.model_dump() if isinstance(payload, BaseModel) else payload
-    if where := non_finite_number_in(raw):
-        raise ValidationFailed(f"invalid {entry_kind} audit payload: NaN or infinity at {where}")
     try:
-        model = schema.model_validate(raw)
-        values = model.model_dump(mode="json")
-        canonical_json(values)
+        model = payload if type(payload) is schema else schema.model_validate(
+            payload.model_dump() if isinstance(payload, BaseModel) else payload)
+        values = model.model_dump()
+        payload_json = canonical_json(values)
     except (ValidationError, ValueError, TypeError) as error:
         raise ValidationFailed(f"invalid {entry_kind} audit payload: {error}") from None
-    where = personal_data_in(values)
+    where = personal_data_in(values, payload_json)
     if where:
         raise ValidationFailed(f"{entry_kind} audit payload holds personal data at {where}")
-    return entry_kind.value, model.record_id, values
+    return entry_kind.value, model.record_id, payload_json
 
 
 def _stored_payload(entry: AuditEntry) -> dict[str, Any]:
@@ -109,11 +107,16 @@ def _stored_payload(entry: AuditEntry) -> dict[str, Any]:
     return payload
 
 
+def _same_payload(entry: AuditEntry, payload_json: str) -> bool:
+    return canonical_json(_stored_payload(entry)) == payload_json
+
+
 def _logged(entry: AuditEntry | dict[str, Any], created: bool) -> LoggedEntry:
     values = entry if isinstance(entry, dict) else entry.model_dump()
-    return LoggedEntry(seq=values["seq"], kind=values["kind"], record_ref=values["record_ref"],
-                       leaf_hash=values["leaf_hash"], appended_at=values["appended_at"],
-                       created=created)
+    return LoggedEntry.model_construct(
+        seq=values["seq"], kind=values["kind"], record_ref=values["record_ref"],
+        leaf_hash=values["leaf_hash"], appended_at=values["appended_at"], created=created,
+    )
 
 
 def append(session: Session, kind: EntryKind | str, payload: BaseModel | dict[str, Any],
@@ -128,28 +131,29 @@ def append_many(session: Session,
     """Log several records under one lock, in the given order; results in the same order."""
     prepared = [_prepare(kind, payload) for kind, payload in items]
     moment = now or _now()
+    appended_at = format_timestamp(moment)
     head, hasher, key = _open_log(session, moment)
     already = repository.entries_by_ref(session, [(kind, ref) for kind, ref, _ in prepared])
     compact = CompactRange(hasher, head.tree_size,
                            [bytes.fromhex(peak) for peak in json.loads(head.compact_range)])
     rows: list[dict[str, Any]] = []
-    batch: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+    batch: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     nodes: list[tuple[merkle.NodeKey, bytes]] = []
     results: list[LoggedEntry] = []
     for kind, ref, payload in prepared:
         if (kind, ref) in already:
-            if canonical_json(_stored_payload(already[(kind, ref)])) != canonical_json(payload):
+            if not _same_payload(already[(kind, ref)], payload):
                 raise AuditConflict(f"{kind} {ref} is already logged with different content")
             results.append(_logged(already[(kind, ref)], created=False))
             continue
         if (kind, ref) in batch:
             first_payload, first_row = batch[(kind, ref)]
-            if canonical_json(first_payload) != canonical_json(payload):
+            if first_payload != payload:
                 raise AuditConflict(f"{kind} {ref} appears twice with different content")
             results.append(_logged(first_row, created=False))
             continue
         seq = compact.size
-        data = leaf_data(seq, kind, ref, moment, payload)
+        data = leaf_data(seq, kind, ref, appended_at, payload)
         leaf = hasher.leaf(data.encode())
         nodes.extend(compact.append(leaf))
         row = {"seq": seq, "kind": kind, "record_ref": ref, "appended_at": moment, "data": data,

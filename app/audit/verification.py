@@ -106,32 +106,43 @@ class _Check:
                          and self.last_bad_seq >= self.last_matching_size)
                 self.found(None if named else self.last_matching_size,
                            f"entries {self.last_matching_size}..{compact.size - 1} do not "
-                           f"reproduce the root signed in tree head #{tree_head.id}")
+                           f"reproduce the root signed in {_label(tree_head)}")
 
 
-def _signed_heads(session: Session, check: _Check, algorithm: str) -> list[AuditTreeHead]:
-    """Tree heads whose signature verifies under a trusted key, in publication order."""
+def _label(tree_head: AuditTreeHead) -> str:
+    if tree_head.id is None:
+        return f"the given tree head of size {tree_head.tree_size}"
+    return f"tree head #{tree_head.id}"
+
+
+def _signed_heads(session: Session, check: _Check, algorithm: str,
+                  external: list[AuditTreeHead]) -> list[AuditTreeHead]:
+    """Tree heads whose signature verifies under a trusted key: the stored ones in publication
+    order, then those given from outside (kept by auditors, so a truncated log shows)."""
     good: list[AuditTreeHead] = []
     previous: AuditTreeHead | None = None
-    for tree_head in repository.tree_heads(session):
+    for tree_head in [*repository.tree_heads(session), *external]:
         message = sth_message(tree_head.hash_algorithm, tree_head.tree_size,
                               tree_head.root_hash, tree_head.timestamp_ms, tree_head.key_id)
         key = check.trusted.get(tree_head.key_id)
         if key is None:
-            check.found(None, f"tree head #{tree_head.id} is signed by key {tree_head.key_id}, "
+            check.found(None, f"{_label(tree_head)} is signed by key {tree_head.key_id}, "
                               "which is not trusted here (pin it with --public-key)")
             continue
         if not key.verify(tree_head.signature, message):
-            check.found(None, f"tree head #{tree_head.id}: signature does not verify")
+            check.found(None, f"{_label(tree_head)}: signature does not verify")
             continue
         if tree_head.hash_algorithm != algorithm:
-            check.found(None, f"tree head #{tree_head.id} uses {tree_head.hash_algorithm}, "
+            check.found(None, f"{_label(tree_head)} uses {tree_head.hash_algorithm}, "
                               f"the log {algorithm}")
+            continue
+        if tree_head.id is None:
+            good.append(tree_head)
             continue
         if previous is not None and (tree_head.tree_size < previous.tree_size
                                      or tree_head.timestamp_ms < previous.timestamp_ms):
-            check.found(None, f"tree head #{tree_head.id} is older or smaller than "
-                              f"tree head #{previous.id} published before it")
+            check.found(None, f"{_label(tree_head)} is older or smaller than "
+                              f"{_label(previous)} published before it")
         previous = tree_head
         good.append(tree_head)
     return good
@@ -151,9 +162,11 @@ def _check_nodes(session: Session, check: _Check, start: int, end: int,
 
 
 def verify_log(session: Session, *, pinned_public_keys: list[str] | None = None,
+               known_tree_heads: list[dict[str, Any]] | None = None,
                max_findings: int = 50, settings: Settings | None = None) -> VerifyReport:
     """Check the log (see the module docstring); on PostgreSQL in one REPEATABLE READ snapshot
-    when the session has not started its transaction yet."""
+    when the session has not started its transaction yet. ``known_tree_heads`` are tree heads
+    kept outside the database (the JSON of ``audit sth --json``), checked like stored ones."""
     if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     head = repository.head(session)
@@ -161,7 +174,11 @@ def verify_log(session: Session, *, pinned_public_keys: list[str] | None = None,
     hasher = merkle.hasher_for(algorithm)
     trusted = keys.trusted_keys(session, pinned_public_keys, settings)
     check = _Check(hasher, trusted, {}, max_findings)
-    signed = _signed_heads(session, check, algorithm)
+    external = [AuditTreeHead(id=None, tree_size=int(t["tree_size"]), root_hash=t["root_hash"],
+                              hash_algorithm=t["hash_algorithm"],
+                              timestamp_ms=int(t["timestamp_ms"]), key_id=t["key_id"],
+                              signature=t["signature"]) for t in known_tree_heads or []]
+    signed = _signed_heads(session, check, algorithm, external)
     for tree_head in signed:
         check.heads_by_size.setdefault(tree_head.tree_size, []).append(tree_head)
 
@@ -191,8 +208,8 @@ def verify_log(session: Session, *, pinned_public_keys: list[str] | None = None,
 
     if not gap:
         for size in sorted(s for s in check.heads_by_size if s > compact.size):
-            check.found(compact.size, f"entries {compact.size}..{size - 1} are missing: tree "
-                                      f"head #{check.heads_by_size[size][0].id} covers {size}")
+            check.found(compact.size, f"entries {compact.size}..{size - 1} are missing: "
+                                      f"{_label(check.heads_by_size[size][0])} covers {size}")
             break
         _check_head(session, check, compact, head)
     latest = _check_consistency(session, check, signed) if signed else None
@@ -241,11 +258,11 @@ def _check_consistency(session: Session, check: _Check,
         try:
             path = merkle.consistency_proof(check.hasher, size, latest.tree_size, fetch)
         except LookupError:
-            check.found(None, f"no consistency proof from tree head #{tree_head.id}: "
+            check.found(None, f"no consistency proof from {_label(tree_head)}: "
                               "stored subtree hashes are missing")
             continue
         if not merkle.verify_consistency(check.hasher, size, latest.tree_size,
                                          bytes.fromhex(tree_head.root_hash), new_root, path):
-            check.found(None, f"tree head #{tree_head.id} (size {size}) is not consistent with "
-                              f"the latest tree head #{latest.id} (size {latest.tree_size})")
+            check.found(None, f"{_label(tree_head)} (size {size}) is not consistent with "
+                              f"the latest {_label(latest)} (size {latest.tree_size})")
     return latest

@@ -4,7 +4,9 @@ publish a signed tree head. Parsing, the unit of work and printing only; the wor
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -44,13 +46,23 @@ def verify(
         [], "--public-key", help="Also trust this Ed25519 public key (hex); repeatable. Needed "
         "when the data key that decrypts the log key is not available here.",
     ),
+    tree_head: list[Path] = typer.Option(
+        [], "--tree-head", help="A tree head kept outside the database (the JSON of `audit sth "
+        "--json`); repeatable. The log must still contain and extend it (catches truncation).",
+    ),
 ) -> None:
     """Recompute the whole log and check it against every signed tree head.
 
     Exits 1 on failure and names the first bad entry.
     """
+    try:
+        known = [json.loads(path.read_text(encoding="utf-8")) for path in tree_head]
+    except (OSError, ValueError) as error:
+        err_console.print(Text.assemble(("error: ", "red"), f"cannot read a tree head: {error}"))
+        raise typer.Exit(2) from None
     with session_scope() as session:
-        report = verification.verify_log(session, pinned_public_keys=public_key)
+        report = verification.verify_log(session, pinned_public_keys=public_key,
+                                         known_tree_heads=known)
     if json_output:
         print_json(report.model_dump(mode="json"))
     else:
