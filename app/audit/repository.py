@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, tuple_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -134,11 +134,15 @@ def fetch_nodes(session: Session, keys: Sequence[NodeKey]) -> dict[NodeKey, byte
                             .where(col(AuditEntry.seq).in_(chunk)))
         found.update({(0, seq): bytes.fromhex(leaf) for seq, leaf in rows})
     for start in range(0, len(inner), QUERY_CHUNK):
-        node_keys = inner[start:start + QUERY_CHUNK]
+        # One "level = L AND node_index IN (...)" term per level: both databases use the
+        # primary key for each (a row-value IN makes SQLite scan the whole table).
+        by_level: dict[int, list[int]] = {}
+        for level, index in inner[start:start + QUERY_CHUNK]:
+            by_level.setdefault(level, []).append(index)
+        terms = [and_(col(AuditNode.level) == level, col(AuditNode.node_index).in_(indices))
+                 for level, indices in by_level.items()]
         rows2 = session.exec(
-            select(AuditNode.level, AuditNode.node_index, AuditNode.hash).where(
-                tuple_(col(AuditNode.level), col(AuditNode.node_index)).in_(node_keys)
-            )
+            select(AuditNode.level, AuditNode.node_index, AuditNode.hash).where(or_(*terms))
         )
         found.update({(level, index): bytes.fromhex(value) for level, index, value in rows2})
     return found
@@ -187,9 +191,10 @@ def tree_heads(session: Session) -> list[AuditTreeHead]:
 
 
 def latest_tree_head(session: Session) -> AuditTreeHead | None:
+    # Timestamps never decrease with id (publish_tree_head), so id orders heads of one size;
+    # this order is served by the tree_size index.
     statement = select(AuditTreeHead).order_by(
-        col(AuditTreeHead.tree_size).desc(), col(AuditTreeHead.timestamp_ms).desc(),
-        col(AuditTreeHead.id).desc(),
+        col(AuditTreeHead.tree_size).desc(), col(AuditTreeHead.id).desc()
     )
     return session.exec(statement.limit(1)).first()
 

@@ -130,6 +130,8 @@ def append_many(session: Session,
                 *, now: datetime | None = None) -> list[LoggedEntry]:
     """Log several records under one lock, in the given order; results in the same order."""
     prepared = [_prepare(kind, payload) for kind, payload in items]
+    if not prepared:
+        return []
     moment = now or _now()
     appended_at = format_timestamp(moment)
     head, hasher, key = _open_log(session, moment)
