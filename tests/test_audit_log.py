@@ -97,6 +97,15 @@ def test_bad_payloads_are_refused_and_nothing_is_logged(
     assert _entries(engine) == []
 
 
+def test_a_refusal_does_not_echo_the_payload(engine: Engine) -> None:
+    """Error messages reach logs and the CLI: they name fields, never values."""
+    payload = {**decision(1), "as_of": "陈大文 440604195601011235"}
+    with session_scope(engine) as session, pytest.raises(ValidationFailed) as refused:
+        service.append(session, "decision", payload)
+    assert "as_of" in str(refused.value)
+    assert "陈大文" not in str(refused.value) and "4406041956" not in str(refused.value)
+
+
 def test_tree_heads_proofs_and_stored_subtrees_match_the_reference(engine: Engine) -> None:
     fill(engine, 37, publish_at=(1, 16, 21, 37))
     entries = _entries(engine)

@@ -208,3 +208,13 @@ def test_a_truncated_log_is_caught_only_by_a_tree_head_kept_outside(engine: Engi
     assert not report.ok
     assert report.first_bad_entry == 17, _problems(report)
     assert "entries 17..19 are missing" in _problems(report)
+
+
+def test_an_entry_moved_out_of_the_sequence_is_named_where_it_is_missing(engine: Engine) -> None:
+    fill(engine, SIZE, publish_at=PUBLISHED)
+    with tampering(engine) as connection:
+        connection.execute(text("UPDATE audit_entry SET seq = -5 WHERE seq = 4"))
+    report = _verify(engine)
+    assert not report.ok
+    assert report.first_bad_entry == 4, _problems(report)
+    assert "-5: sequence number out of order" in _problems(report)

@@ -94,7 +94,11 @@ def _prepare(kind: EntryKind | str, payload: BaseModel | dict[str, Any]
             payload.model_dump() if isinstance(payload, BaseModel) else payload)
         values = model.model_dump()
         payload_json = canonical_json(values)
-    except (ValidationError, ValueError, TypeError) as error:
+    except ValidationError as error:  # field names and reasons only: values may be personal
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}"
+                            for e in error.errors())
+        raise ValidationFailed(f"invalid {entry_kind} audit payload: {reasons}") from None
+    except (ValueError, TypeError) as error:
         raise ValidationFailed(f"invalid {entry_kind} audit payload: {error}") from None
     where = personal_data_in(values, payload_json)
     if where:

@@ -171,9 +171,14 @@ def verify_log(session: Session, *, pinned_public_keys: list[str] | None = None,
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     head = repository.head(session)
     algorithm = head.hash_algorithm if head else "sha256"
-    hasher = merkle.hasher_for(algorithm)
+    problems = []
+    if algorithm not in merkle.HASHERS:
+        problems.append(f"log head names an unknown hash algorithm {algorithm!r}")
+        algorithm = "sha256"
     trusted = keys.trusted_keys(session, pinned_public_keys, settings)
-    check = _Check(hasher, trusted, {}, max_findings)
+    check = _Check(merkle.hasher_for(algorithm), trusted, {}, max_findings)
+    for problem in problems:
+        check.found(None, problem)
     external = [AuditTreeHead(id=None, tree_size=int(t["tree_size"]), root_hash=t["root_hash"],
                               hash_algorithm=t["hash_algorithm"],
                               timestamp_ms=int(t["timestamp_ms"]), key_id=t["key_id"],
@@ -182,7 +187,7 @@ def verify_log(session: Session, *, pinned_public_keys: list[str] | None = None,
     for tree_head in signed:
         check.heads_by_size.setdefault(tree_head.tree_size, []).append(tree_head)
 
-    compact = CompactRange(hasher)
+    compact = CompactRange(check.hasher)
     check.tree_heads_at(compact)
     expected, gap = 0, False
     last_seq: int | None = None
@@ -216,7 +221,7 @@ def verify_log(session: Session, *, pinned_public_keys: list[str] | None = None,
     if latest is None and expected > 0:
         check.found(None, "no valid signed tree head covers the log; run `mianshen audit sth`")
 
-    bad = [f.seq for f in check.findings if f.seq is not None]
+    in_log = [seq for seq in check.bad_entries if seq >= 0] or check.bad_entries
     return VerifyReport(
         ok=check.total_findings == 0, hash_algorithm=head.hash_algorithm if head else None,
         entries_checked=expected, head_tree_size=head.tree_size if head else 0,
@@ -224,7 +229,7 @@ def verify_log(session: Session, *, pinned_public_keys: list[str] | None = None,
         latest_tree_head=tree_head_view(latest) if latest else None,
         tree_heads_checked=len(signed),
         entries_after_latest_tree_head=max(expected - latest.tree_size, 0) if latest else expected,
-        seals_checked=not check.unsealed_keys, first_bad_entry=min(bad) if bad else None,
+        seals_checked=not check.unsealed_keys, first_bad_entry=min(in_log) if in_log else None,
         findings=check.findings, findings_total=check.total_findings,
     )
 
