@@ -55,12 +55,14 @@ def test_concurrent_appenders_make_one_consistent_log(engine: Engine) -> None:
         service.publish_tree_head(session)
     with engine.connect() as connection:
         rows = connection.execute(
-            text("SELECT seq, record_ref FROM audit_entry ORDER BY seq")).all()
+            text("SELECT seq, record_ref, appended_at FROM audit_entry ORDER BY seq")).all()
         size = connection.execute(text("SELECT tree_size FROM audit_log_head")).scalar_one()
     expected = WORKERS * OWN_PER_WORKER + SHARED
-    assert [seq for seq, _ in rows] == list(range(expected))
+    assert [seq for seq, _, _ in rows] == list(range(expected))
+    times = [appended_at for _, _, appended_at in rows]
+    assert times == sorted(times)  # taken under the lock: never backwards along the log
     assert size == expected
-    refs = Counter(ref for _, ref in rows)
+    refs = Counter(ref for _, ref, _ in rows)
     assert max(refs.values()) == 1
     assert all(refs[f"D-{n:06d}"] == 1 for n in range(SHARED))
 

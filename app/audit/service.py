@@ -136,9 +136,9 @@ def append_many(session: Session,
     prepared = [_prepare(kind, payload) for kind, payload in items]
     if not prepared:
         return []
-    moment = now or _now()
+    head, hasher, key = _open_log(session, now or _now())
+    moment = now or _now()  # taken under the lock, so times never go back along the log
     appended_at = format_timestamp(moment)
-    head, hasher, key = _open_log(session, moment)
     already = repository.entries_by_ref(session, [(kind, ref) for kind, ref, _ in prepared])
     compact = CompactRange(hasher, head.tree_size,
                            [bytes.fromhex(peak) for peak in json.loads(head.compact_range)])
