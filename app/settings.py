@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     blind_index_key: SecretStr = SecretStr(DEV_BLIND_INDEX_KEY)
     # Rows per batch when importing or evaluating (bounded memory at any city size).
     batch_rows: int = 200_000
+    # Audit log: hash of a new log (an existing log keeps its own), and optionally the Ed25519
+    # signing key as base64 of its 32-byte seed (unset: a generated key stored encrypted).
+    audit_hash_algorithm: Literal["sha256", "sm3"] = "sha256"
+    audit_signing_key: SecretStr | None = None
     sms: SmsSettings = SmsSettings()
 
     @model_validator(mode="after")

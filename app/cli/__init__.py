@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import data, db, demo, notifications, policy
+from app.cli import audit, data, db, demo, notifications, policy
 
 cli = typer.Typer(
     name="mianshen",
@@ -17,6 +17,7 @@ cli.add_typer(db.app, name="db")
 cli.add_typer(data.app, name="data")
 cli.add_typer(notifications.app, name="notifications")
 cli.add_typer(notifications.sms_app, name="sms")
+cli.add_typer(audit.app, name="audit")
 cli.add_typer(policy.app, name="policy")
 cli.command("demo")(demo.demo)
 cli.command("explain")(policy.explain)
