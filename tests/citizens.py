@@ -22,9 +22,18 @@ def id_number(region: str = "440604", born: date = date(1956, 3, 1), sequence: i
     return body + ric.calc_check_digit(body + "0")
 
 
+def id_number_ending_in_x(born: date = date(1949, 12, 31)) -> str:
+    """An ID number whose check character is X (a woman: even sequence)."""
+    for sequence in range(0, 1000, 2):
+        number = id_number(born=born, sequence=sequence)
+        if number.endswith("X"):
+            return number
+    raise AssertionError("no sequence gives X")  # pragma: no cover - one in eleven does
+
+
 def credit_code(serial: int, region: str = "440604") -> str:
     """A unified social credit code that passes GB 32100."""
-    body = f"91{region}{serial:09d}"
+    body = f"91{region}MA{serial:07d}"
     return body + uscc.calc_check_digit(body)
 
 

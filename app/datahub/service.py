@@ -1,23 +1,25 @@
 """Import of dataset files into the shared data platform.
 
 ``import_path`` takes a ``<dataset>.csv|.jsonl`` file or a directory of them (files starting
-with ``_`` or ``.`` are ignored; datasets go in catalog order so references resolve). A file
-that cannot be read at all is reported in ``ImportReport.errors`` and nothing of it is loaded;
-other files go on. Each file is read in batches of ``settings.batch_rows`` rows and each batch
-is one transaction: validate (``validation``), encode the valid rows for storage (pseudonymous
-keys, blind index, one encrypted ``pii`` envelope, keyed ``row_hash``), upsert them by natural
-key (``repository``) and put rejected rows, encrypted, into the quarantine. A batch that fails
-is rolled back whole, the file stops there, and a re-run completes it.
+with ``_`` or ``.`` and files of other types are ignored; datasets go in catalog ``DATASETS``
+order so references resolve). A file that cannot be read at all is reported in
+``ImportReport.errors`` and nothing of it is loaded; the other files go on. Each file is read
+in batches of ``settings.batch_rows`` rows and each batch is one transaction: its valid rows
+upserted by natural key, its rejected rows put in the quarantine, the counts of its
+``ImportBatch`` advanced. A batch that fails is rolled back whole, the file stops there and a
+re-run completes it (what was loaded comes back unchanged).
 
-Reading lives in ``reader``, queries in ``repository``.
+While one batch is written, a worker thread reads, validates and encodes the next one (the
+database works while Python hashes and encrypts). Reading lives in ``reader``, rules in
+``validation``, encoding in ``storage``, queries in ``repository``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,32 +28,49 @@ from typing import Any
 import polars as pl
 from rich.progress import Progress, TaskID
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from app.datahub import repository
-from app.datahub.catalog import DATASETS, DatasetSpec, FieldType, dataset
-from app.datahub.reader import SourceFile, UnreadableFile, dataset_of, open_source, read_batches
+from app.datahub.catalog import DATASETS, FieldType, dataset
+from app.datahub.reader import (
+    FORMATS,
+    SourceFile,
+    UnreadableFile,
+    dataset_of,
+    open_source,
+    read_batches,
+)
 from app.datahub.schemas import DatasetCounts, ImportReport
-from app.datahub.validation import EXTRA, REASON, ROW, ReferenceLookup, SeenKeys, validate
+from app.datahub.storage import blind_indexer, quarantine_entries, storage_rows
+from app.datahub.validation import ReferenceLookup, SeenKeys, validate
 from app.db import session_scope
-from app.privacy import Keyring, keyring
+from app.privacy import SUBJECT, Keyring, keyring
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]  # (stage, done, total)
-QUARANTINE = b"ms-quarantine"
 
+@dataclass
+class _Prepared:
+    """One batch, validated and encoded, ready to be written."""
+
+    rows_read: int
+    valid_rows: int
+    storage: pl.DataFrame
+    quarantine: list[dict[str, Any]]
 
 @dataclass
 class _FileImport:
+    engine: Engine
     source: SourceFile
     ring: Keyring
     batch_rows: int
     on_progress: ProgressCallback | None
+    batch_id: int = 0
     counts: DatasetCounts = field(default_factory=DatasetCounts)
     seen: SeenKeys = field(default_factory=SeenKeys)
     rows_done: int = 0
-
 
 def import_path(
     engine: Engine,
@@ -71,14 +90,15 @@ def import_path(
         except UnreadableFile as error:
             report.errors[file.name] = str(error)
             continue
-        job = _FileImport(source, ring, batch_rows or get_settings().batch_rows, on_progress)
-        error_message = _import_file(engine, job)
+        job = _FileImport(
+            engine, source, ring, batch_rows or get_settings().batch_rows, on_progress
+        )
+        error_message = _import_file(job)
         report.datasets[source.spec.name] = job.counts
         if error_message:
             report.errors[file.name] = error_message
     report.seconds = time.perf_counter() - started
     return report
-
 
 def _dataset_files(path: Path) -> tuple[list[Path], dict[str, str]]:
     """The files to import in catalog order, and errors for files that cannot be."""
@@ -93,6 +113,9 @@ def _dataset_files(path: Path) -> tuple[list[Path], dict[str, str]]:
     for file in sorted(path.iterdir()):
         if file.name.startswith(("_", ".")) or not file.is_file():
             continue
+        if file.suffix.lower() not in FORMATS:  # not a data file (a README, a database)
+            log.info("skipping %s: not a .csv or .jsonl file", file.name)
+            continue
         try:
             spec = dataset_of(file)
         except UnreadableFile as error:
@@ -105,129 +128,95 @@ def _dataset_files(path: Path) -> tuple[list[Path], dict[str, str]]:
         files.append(file)
     return sorted(files, key=lambda file: order[file.stem]), errors
 
-
-def _import_file(engine: Engine, job: _FileImport) -> str | None:
+def _import_file(job: _FileImport) -> str | None:
     """Load one file batch by batch; returns an error message if a batch failed."""
-    source = job.source
-    with session_scope(engine) as session:
-        batch_id = repository.start_batch(
-            session, source.spec.name, source.path.name, source.sha256
+    name = job.source.path.name
+    with session_scope(job.engine) as session:
+        job.batch_id = repository.start_batch(
+            session, job.source.spec.name, name, job.source.sha256
         )
-    first_row = 1
-    try:
-        for raw in read_batches(source, job.batch_rows):
-            first_row = int(raw.get_column(ROW)[0])
-            with session_scope(engine) as session:
-                _import_batch(session, job, raw, batch_id)
-            job.rows_done += raw.height
-            if job.on_progress:
-                total = max(source.rows_estimate, job.rows_done)
-                job.on_progress(source.spec.name, job.rows_done, total)
-    except Exception as error:  # the batch is rolled back; report it and leave other files be
-        log.exception("import of %s failed at row %d", source.path.name, first_row)
-        summary = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
-        return (
-            f"{source.path.name}: batch starting at row {first_row} failed and was rolled back "
-            f"({type(error).__name__}: {summary}); rows before it are loaded, re-run to finish"
-        )
-    with session_scope(engine) as session:
-        repository.finish_batch(session, batch_id)
-    if job.on_progress:
-        job.on_progress(source.spec.name, job.rows_done, job.rows_done)
+    batches = read_batches(job.source, job.batch_rows)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare") as worker:
+        upcoming = worker.submit(_prepare_next, job, batches)
+        try:
+            while (prepared := upcoming.result()) is not None:
+                upcoming = worker.submit(_prepare_next, job, batches)
+                with session_scope(job.engine) as session:
+                    _write(session, job, prepared)
+                _report_progress(job, done=False)
+        except Exception as error:  # that batch is rolled back; other files are not affected
+            upcoming.cancel()
+            log.exception("import of %s failed at row %d", name, job.rows_done + 1)
+            detail = (str(error).strip().splitlines() or [""])[0][:300]
+            return (
+                f"{name}: the batch starting at row {job.rows_done + 1} failed and was rolled "
+                f"back ({type(error).__name__}: {detail}); rows before it are loaded, "
+                "re-run the import to finish"
+            )
+    with session_scope(job.engine) as session:
+        repository.finish_batch(session, job.batch_id)
+    _report_progress(job, done=True)
     return None
 
-
-def _import_batch(session: Any, job: _FileImport, raw: pl.DataFrame, batch_id: int) -> None:
+def _prepare_next(job: _FileImport, batches: Iterator[pl.DataFrame]) -> _Prepared | None:
+    """Read, validate and encode the next batch (runs in the worker thread)."""
+    raw = next(batches, None)
+    if raw is None:
+        return None
     spec = job.source.spec
-    result = validate(raw, spec, references=_reference_lookup(session, job.ring), seen=job.seen)
-    now = datetime.now(UTC)
-    storage = storage_rows(result.valid, spec, job.ring)
+    with session_scope(job.engine) as session:  # reads only: references to other datasets
+        result = validate(
+            raw, spec, references=_reference_lookup(session, job.ring), seen=job.seen
+        )
+    quarantine = quarantine_entries(
+        result.rejected, spec.name, job.source.path.name, job.ring,
+        batch_id=job.batch_id, now=datetime.now(UTC),
+    )
+    return _Prepared(
+        rows_read=raw.height,
+        valid_rows=result.valid.height,
+        storage=storage_rows(result.valid, spec, job.ring),
+        quarantine=quarantine,
+    )
+
+def _write(session: Session, job: _FileImport, prepared: _Prepared) -> None:
+    spec = job.source.spec
     key = [spec.field(name).storage_column or name for name in spec.key]
-    loaded = repository.upsert_rows(session, spec.name, storage, key, batch_id=batch_id, now=now)
-    repository.add_quarantine(
-        session, quarantine_entries(result.rejected, job.source, job.ring, batch_id, now)
+    loaded = repository.upsert_rows(
+        session, spec.name, prepared.storage, key, batch_id=job.batch_id, now=datetime.now(UTC)
     )
-    unchanged = result.valid.height - loaded
+    repository.add_quarantine(session, prepared.quarantine)
+    unchanged, quarantined = prepared.valid_rows - loaded, len(prepared.quarantine)
     repository.add_batch_counts(
-        session, batch_id, rows_read=raw.height, loaded=loaded, unchanged=unchanged,
-        quarantined=result.rejected.height,
+        session, job.batch_id, rows_read=prepared.rows_read, loaded=loaded,
+        unchanged=unchanged, quarantined=quarantined,
     )
+    session.flush()
     job.counts.loaded += loaded
     job.counts.unchanged += unchanged
-    job.counts.quarantined += result.rejected.height
+    job.counts.quarantined += quarantined
+    job.rows_done += prepared.rows_read
 
+def _reference_lookup(session: Session, ring: Keyring) -> ReferenceLookup:
+    subject_key = blind_indexer(ring, SUBJECT)
 
-def _reference_lookup(session: Any, ring: Keyring) -> ReferenceLookup:
     def held(ref: str, values: pl.Series) -> pl.Series:
         target, field_name = ref.split(".", 1)
         target_field = dataset(target).field(field_name)
+        stored = values
+        if target_field.type is FieldType.ID_NUMBER:
+            stored = pl.Series([subject_key(value) for value in values], dtype=pl.String)
         column = target_field.storage_column or field_name
-        stored = (
-            pl.Series([ring.subject_key(v) for v in values], dtype=pl.String)
-            if target_field.type is FieldType.ID_NUMBER
-            else values
-        )
         found = repository.held_values(session, target, column, stored.to_list())
         return stored.is_in(pl.Series(sorted(found), dtype=pl.String).implode())
 
     return held
 
-
-def storage_rows(valid: pl.DataFrame, spec: DatasetSpec, ring: Keyring) -> pl.DataFrame:
-    """Valid typed rows → storage columns: ID numbers as pseudonymous keys, mobiles as a blind
-    index, every personal value in one encrypted ``pii`` envelope, and ``row_hash`` over the
-    canonical plaintext of the whole row (so an identical re-import changes nothing)."""
-    names = [f.name for f in spec.all_fields]
-    canonical = valid.select(pl.struct(names).struct.json_encode()).to_series()
-    columns: dict[str, pl.Series] = {}
-    for spec_field in spec.all_fields:
-        column = spec_field.storage_column
-        if column is None:
-            continue
-        values = valid.get_column(spec_field.name)
-        if spec_field.type is FieldType.ID_NUMBER:
-            values = pl.Series([None if v is None else ring.subject_key(v) for v in values],
-                               dtype=pl.String)
-        elif spec_field.type is FieldType.MOBILE:
-            values = pl.Series([None if v is None else ring.mobile_index(v) for v in values],
-                               dtype=pl.String)
-        columns[column] = values.alias(column)
-    personal = [f.name for f in spec.all_fields if f.personal]
-    if personal:
-        envelopes = valid.select(pl.struct(personal).struct.json_encode()).to_series()
-        columns["pii"] = pl.Series("pii", [ring.encrypt(text.encode()) for text in envelopes],
-                                   dtype=pl.String)
-    columns["row_hash"] = pl.Series("row_hash", [ring.row_hash(text) for text in canonical],
-                                    dtype=pl.String)
-    return pl.DataFrame(columns)
-
-
-def quarantine_entries(
-    rejected: pl.DataFrame, source: SourceFile, ring: Keyring, batch_id: int, now: datetime
-) -> list[dict[str, Any]]:
-    """Rejected rows as quarantine records: the raw row only encrypted, and a fingerprint of
-    dataset, file name, row number and content so a re-import adds nothing."""
-    entries = []
-    for row in rejected.iter_rows(named=True):
-        raw = {name: value for name, value in row.items()
-               if name not in (ROW, REASON, EXTRA) and value is not None}
-        if row.get(EXTRA) is not None:
-            raw[EXTRA] = row[EXTRA]
-        identity = json.dumps(
-            [source.spec.name, source.path.name, row[ROW], raw], ensure_ascii=False, sort_keys=True
-        )
-        entries.append({
-            "fingerprint": ring.blind_index(identity, QUARANTINE),
-            "dataset": source.spec.name,
-            "file_name": source.path.name,
-            "row_number": row[ROW],
-            "reason": row[REASON],
-            "raw": ring.encrypt_json(raw),
-            "batch_id": batch_id,
-            "created_at": now,
-        })
-    return entries
-
+def _report_progress(job: _FileImport, *, done: bool) -> None:
+    if job.on_progress is None:
+        return
+    total = job.rows_done if done else max(job.source.rows_estimate, job.rows_done)
+    job.on_progress(job.source.spec.name, job.rows_done, total)
 
 def progress_reporter(progress: Progress) -> ProgressCallback:
     """Adapt ``on_progress(stage, done, total)`` to a rich progress bar, one task per stage."""

@@ -73,19 +73,34 @@ def validate(
     seen: SeenKeys | None = None,
 ) -> Validated:
     """Check every row of ``raw`` (columns: ``ROW``, optional ``PROBLEM``, every field of
-    ``spec`` as strings) and split it into valid and rejected rows."""
+    ``spec`` as strings) and split it into valid and rejected rows.
+
+    Two passes keep it cheap: boolean rules over every row, then reason texts (masks, quoted
+    values) only for the rows that broke a rule."""
     raw = _with_all_fields(raw, spec)
     problem = [pl.col(PROBLEM)] if PROBLEM in raw.columns else []
     frame = raw.select(pl.col(ROW), *problem, *(_normalised(field) for field in spec.all_fields))
-    reasons = list(problem)
-    reasons += [_field_reason(spec, field) for field in spec.all_fields]
-    reasons += _identity_reasons(spec)
-    frame = frame.with_columns(_joined(reasons).alias(REASON))
+    frame = frame.with_columns(_typed(field).alias(_typed_name(field)) for field in _parsed(spec))
+    rules = {field.name: _field_rules(spec, field) for field in spec.all_fields}
+    rules["identity"] = _identity_rules(spec)
+    flags = [rule.broken.fill_null(False) for field_rules in rules.values() for rule in field_rules]
+    flags += [pl.col(PROBLEM).is_not_null()] if problem else []
+    frame = frame.with_columns(pl.any_horizontal(flags).alias("_broken"))
+    reason = _joined([*problem, *(_first_reason(r) for r in rules.values())])
+    if problem:  # a row that could not be read at all gets only that reason
+        unread = pl.col(PROBLEM).is_not_null() & pl.all_horizontal(
+            pl.col(name).is_null() for name in _names(spec)
+        )
+        reason = pl.when(unread).then(pl.col(PROBLEM)).otherwise(reason)
+    reasons = frame.filter(pl.col("_broken")).select(pl.col(ROW), reason.alias(REASON))
+    frame = frame.join(reasons, on=ROW, how="left", maintain_order="left")
     if references is not None:
         frame = _check_references(frame, spec, references)
-    frame = _check_duplicates(frame, spec, seen or SeenKeys())
+    frame = _check_duplicates(frame, spec, seen if seen is not None else SeenKeys())
     typed = frame.filter(pl.col(REASON).is_null()).select(
-        pl.col(ROW), *(_typed(field) for field in spec.all_fields)
+        pl.col(ROW),
+        *(pl.col(_typed_name(f)).alias(f.name) if f in _parsed(spec) else pl.col(f.name)
+          for f in spec.all_fields),
     )
     kept = [ROW, *_names(spec), *([EXTRA] if EXTRA in raw.columns else [])]
     rejected = raw.select(kept).with_columns(frame.get_column(REASON))
@@ -93,8 +108,25 @@ def validate(
     return Validated(valid=typed, rejected=rejected)
 
 
+@dataclass(frozen=True)
+class _Rule:
+    broken: pl.Expr  # true where the rule is broken (null: not broken)
+    reason: pl.Expr  # the English reason, only evaluated for rows that broke some rule
+
+
 def _names(spec: DatasetSpec) -> list[str]:
     return [field.name for field in spec.all_fields]
+
+
+PARSED_TYPES = (FieldType.DATE, FieldType.INT, FieldType.MONEY)
+
+
+def _parsed(spec: DatasetSpec) -> list[FieldSpec]:
+    return [field for field in spec.all_fields if field.type in PARSED_TYPES]
+
+
+def _typed_name(field: FieldSpec) -> str:
+    return f"_typed_{field.name}"
 
 
 def _with_all_fields(raw: pl.DataFrame, spec: DatasetSpec) -> pl.DataFrame:
@@ -116,10 +148,8 @@ def _normalised(field: FieldSpec) -> pl.Expr:
 def _typed(field: FieldSpec) -> pl.Expr:
     value = pl.col(field.name)
     if field.type is FieldType.DATE:
-        value = checks.parse_date(value)
-    elif field.type in (FieldType.INT, FieldType.MONEY):
-        value = checks.parse_integer(value)
-    return value.alias(field.name)
+        return checks.parse_date(value)
+    return checks.parse_integer(value)
 
 
 def _joined(reasons: Sequence[pl.Expr]) -> pl.Expr:
@@ -127,6 +157,15 @@ def _joined(reasons: Sequence[pl.Expr]) -> pl.Expr:
         return pl.lit(None, pl.String)
     text = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
     return pl.when(text.str.len_bytes() > 0).then(text)
+
+
+def _first_reason(rules: list[_Rule]) -> pl.Expr:
+    if not rules:
+        return pl.lit(None, pl.String)
+    chain = pl.when(rules[0].broken).then(rules[0].reason)
+    for rule in rules[1:]:
+        chain = chain.when(rule.broken).then(rule.reason)  # type: ignore[assignment]
+    return chain.otherwise(pl.lit(None, pl.String))
 
 
 def _say(*parts: str | pl.Expr) -> pl.Expr:
@@ -157,94 +196,83 @@ def _max_length(spec: DatasetSpec, field: FieldSpec) -> int | None:
     return length
 
 
-def _field_reason(spec: DatasetSpec, field: FieldSpec) -> pl.Expr:
+def _field_rules(spec: DatasetSpec, field: FieldSpec) -> list[_Rule]:
     value = pl.col(field.name)
-    missing = pl.lit(f"{field.name}: required value missing") if field.required else None
-    return (
-        pl.when(value.is_null())
-        .then(missing if missing is not None else pl.lit(None, pl.String))
-        .otherwise(_value_problem(spec, field, value))
-    )
+    missing = [_Rule(value.is_null(), pl.lit(f"{field.name}: required value missing"))]
+    return (missing if field.required else []) + _value_rules(spec, field, value)
 
 
-def _value_problem(spec: DatasetSpec, field: FieldSpec, value: pl.Expr) -> pl.Expr:
+def _value_rules(spec: DatasetSpec, field: FieldSpec, value: pl.Expr) -> list[_Rule]:
+    """Rules on a present value, in the order they are reported (first broken one wins)."""
     name, shown, kind = field.name, _shown(field, value), field.type
     if kind is FieldType.ID_NUMBER:
-        return _id_number_problem(name, value, shown)
+        return _id_number_rules(name, value, shown)
     if kind is FieldType.USCC:
-        return (
-            pl.when(~value.str.contains(checks.USCC_PATTERN))
-            .then(_say(f"{name}: not a unified social credit code (18 characters of the "
-                       "GB 32100 alphabet): ", shown))
-            .when(checks.uscc_check_character(value) != value.str.slice(17, 1))
-            .then(_say(f"{name}: check character does not match (GB 32100): ", shown))
-        )
+        return [
+            _Rule(~value.str.contains(checks.USCC_PATTERN),
+                  _say(f"{name}: not a unified social credit code (18 characters of the "
+                       "GB 32100 alphabet): ", shown)),
+            _Rule(~checks.uscc_checksum_ok(value),
+                  _say(f"{name}: check character does not match (GB 32100): ", shown)),
+        ]
     if kind is FieldType.REGION:
-        return pl.when(~value.is_in(list(REGIONS))).then(
-            _say(f"{name}: unknown region code (GB/T 2260): ", shown)
-        )
+        return [_Rule(~value.is_in(list(REGIONS)),
+                      _say(f"{name}: unknown region code (GB/T 2260): ", shown))]
     if kind is FieldType.DATE:
-        return pl.when(checks.parse_date(value).is_null()).then(
-            _say(f"{name}: not a valid ISO date (YYYY-MM-DD, years "
-                 f"{checks.EARLIEST_YEAR}-{checks.LATEST_YEAR}): ", shown)
-        )
+        return [_Rule(pl.col(_typed_name(field)).is_null() & value.is_not_null(),
+                      _say(f"{name}: not a valid ISO date (YYYY-MM-DD, years "
+                           f"{checks.EARLIEST_YEAR}-{checks.LATEST_YEAR}): ", shown))]
     if kind is FieldType.PERIOD:
-        return pl.when(~checks.is_period(value)).then(
-            _say(f"{name}: not a valid period (YYYY-MM): ", shown)
-        )
+        return [_Rule(~checks.is_period(value),
+                      _say(f"{name}: not a valid period (YYYY-MM): ", shown))]
     if kind is FieldType.MOBILE:
-        return pl.when(~value.str.contains(checks.MOBILE_PATTERN)).then(
-            _say(f"{name}: not a mainland mobile number (11 digits starting 13-19): ", shown)
-        )
+        return [_Rule(~value.str.contains(checks.MOBILE_PATTERN),
+                      _say(f"{name}: not a mainland mobile number (11 digits starting 13-19): ",
+                           shown))]
     if kind is FieldType.ENUM:
         allowed = ", ".join(field.values)
-        if name == "source_dept":
-            text = f" is not a source department of {spec.name} (allowed: {allowed})"
-        else:
-            text = f" is not one of {allowed}"
-        return pl.when(~value.is_in(list(field.values))).then(_say(f"{name}: ", shown, text))
+        text = (f" is not a source department of {spec.name} (allowed: {allowed})"
+                if name == "source_dept" else f" is not one of {allowed}")
+        return [_Rule(~value.is_in(list(field.values)), _say(f"{name}: ", shown, text))]
     if kind in (FieldType.INT, FieldType.MONEY):
-        return _number_problem(field, value, shown)
+        return _number_rules(field, value, shown)
     limit = _max_length(spec, field)
     if limit is None:
-        return pl.lit(None, pl.String)
-    return pl.when(value.str.len_chars() > limit).then(
-        pl.lit(f"{name}: longer than {limit} characters")
-    )
+        return []
+    return [_Rule(value.str.len_chars() > limit,
+                  pl.lit(f"{name}: longer than {limit} characters"))]
 
 
-def _id_number_problem(name: str, value: pl.Expr, shown: pl.Expr) -> pl.Expr:
-    return (
-        pl.when(~value.str.contains(checks.ID_NUMBER_PATTERN))
-        .then(_say(f"{name}: not a resident ID number (18 characters: 17 digits, then a digit "
-                   "or X): ", shown))
-        .when(checks.id_number_check_character(value) != value.str.slice(17, 1))
-        .then(_say(f"{name}: check character does not match (GB 11643, ISO 7064 MOD 11-2): ",
-                   shown))
-        .when(checks.id_number_birth_date(value).is_null())
-        .then(_say(f"{name}: the birth date inside the number is not a valid date: ", shown))
-        .when(~value.str.slice(0, 6).is_in(list(REGIONS)))
-        .then(_say(f"{name}: unknown region code ", value.str.slice(0, 6),
-                   " in the first 6 digits (GB/T 2260): ", shown))
-    )
+def _id_number_rules(name: str, value: pl.Expr, shown: pl.Expr) -> list[_Rule]:
+    return [
+        _Rule(~value.str.contains(checks.ID_NUMBER_PATTERN),
+              _say(f"{name}: not a resident ID number (18 characters: 17 digits, then a digit "
+                   "or X): ", shown)),
+        _Rule(~checks.id_number_checksum_ok(value),
+              _say(f"{name}: check character does not match (GB 11643, ISO 7064 MOD 11-2): ",
+                   shown)),
+        _Rule(checks.id_number_birth_date(value).is_null() & value.is_not_null(),
+              _say(f"{name}: the birth date inside the number is not a valid date: ", shown)),
+        _Rule(~value.str.slice(0, 6).is_in(list(REGIONS)),
+              _say(f"{name}: unknown region code ", value.str.slice(0, 6),
+                   " in the first 6 digits (GB/T 2260): ", shown)),
+    ]
 
 
-def _number_problem(field: FieldSpec, value: pl.Expr, shown: pl.Expr) -> pl.Expr:
-    name = field.name
-    number = checks.parse_integer(value)
+def _number_rules(field: FieldSpec, value: pl.Expr, shown: pl.Expr) -> list[_Rule]:
+    name, number = field.name, pl.col(_typed_name(field))
     what = "a whole number of fen" if field.type is FieldType.MONEY else "an integer"
-    low = number < field.minimum if field.minimum is not None else pl.lit(False)
-    high = number > field.maximum if field.maximum is not None else pl.lit(False)
-    return (
-        pl.when(number.is_null()).then(_say(f"{name}: not {what}: ", shown))
-        .when(low).then(
-            _say(f"{name}: ", number.cast(pl.String), f" is below the minimum {field.minimum}"))
-        .when(high).then(
-            _say(f"{name}: ", number.cast(pl.String), f" is above the maximum {field.maximum}"))
-    )
+    rules = [_Rule(number.is_null() & value.is_not_null(), _say(f"{name}: not {what}: ", shown))]
+    if field.minimum is not None:
+        rules.append(_Rule(number < field.minimum, _say(
+            f"{name}: ", number.cast(pl.String), f" is below the minimum {field.minimum}")))
+    if field.maximum is not None:
+        rules.append(_Rule(number > field.maximum, _say(
+            f"{name}: ", number.cast(pl.String), f" is above the maximum {field.maximum}")))
+    return rules
 
 
-def _identity_reasons(spec: DatasetSpec) -> list[pl.Expr]:
+def _identity_rules(spec: DatasetSpec) -> list[_Rule]:
     """The birth date and sex encoded in the ID number must match the row's own fields."""
     if spec.name not in IDENTITY_FIELDS:
         return []
@@ -252,18 +280,17 @@ def _identity_reasons(spec: DatasetSpec) -> list[pl.Expr]:
     number = pl.col(id_field)
     number_ok = checks.id_number_is_valid(number)
     shown = checks.mask_id_number(number)
-    stated_date = checks.parse_date(pl.col(date_field))
-    date_reason = pl.when(
-        number_ok & stated_date.is_not_null()
-        & (checks.id_number_birth_date(number) != stated_date)
-    ).then(_say(f"{date_field}: ", pl.col(date_field),
-                f" disagrees with the birth date in {id_field} ", shown))
+    stated_date = pl.col(f"_typed_{date_field}")
     stated_sex = pl.col(sex_field)
-    sex_reason = pl.when(
-        number_ok & stated_sex.is_in(["M", "F"]) & (checks.id_number_sex(number) != stated_sex)
-    ).then(_say(f"{sex_field}: ", stated_sex, f" disagrees with {id_field} ", shown,
-                " (17th digit odd = M, even = F)"))
-    return [date_reason, sex_reason]
+    return [
+        _Rule(number_ok & (checks.id_number_birth_date(number) != stated_date),
+              _say(f"{date_field}: ", pl.col(date_field),
+                   f" disagrees with the birth date in {id_field} ", shown)),
+        _Rule(number_ok & stated_sex.is_in(["M", "F"])
+              & (checks.id_number_sex(number) != stated_sex),
+              _say(f"{sex_field}: ", stated_sex, f" disagrees with {id_field} ", shown,
+                   " (17th digit odd = M, even = F)")),
+    ]
 
 
 def _check_references(
