@@ -3,7 +3,8 @@ batches, reference lookups, and the read side (summary, quarantine listing).
 
 The bulk path avoids ORM objects. On PostgreSQL a batch is COPYed (psycopg 3 ``cursor.copy``)
 into a temporary staging table and merged with ``INSERT ... SELECT ... ON CONFLICT (natural
-key) DO UPDATE ... WHERE target.row_hash IS DISTINCT FROM excluded.row_hash``; on SQLite the
+key) DO UPDATE ... WHERE target.row_hash IS DISTINCT FROM excluded.row_hash`` (rows held with
+the same hash are filtered out first, so a no-op re-import writes nothing); on SQLite the
 same upsert runs through ``executemany``. Either way a row whose content is unchanged is not
 touched (its ``updated_at`` and ``batch_id`` stay), and the affected-row count is what was
 loaded. Functions take the caller's session and never commit: the caller owns the transaction.
@@ -144,14 +145,23 @@ def _upsert_postgres(
         )
         with cursor.copy(f'COPY "{stage}" ({_quoted(columns)}) FROM STDIN (FORMAT csv)') as copy:
             copy.write(payload.getbuffer())
+        # Rows already held with the same hash are skipped up front: DO UPDATE ... WHERE false
+        # would still lock (and so write) every held row, which makes a re-import slow. The
+        # check is an index probe per staged row, never a scan of the whole table per batch.
+        same = " AND ".join(f'held."{c}" = staged."{c}"' for c in (*key, "row_hash"))
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute(
             f'INSERT INTO "{table}" ({_quoted(columns)}, updated_at, batch_id) '
-            f'SELECT {_quoted(columns)}, %s, %s FROM "{stage}" '
+            f'SELECT {_quoted(columns)}, %s, %s FROM "{stage}" AS staged '
+            f'WHERE NOT EXISTS (SELECT 1 FROM "{table}" AS held WHERE {same}) '
             + _conflict_clause(table, columns, key, "IS DISTINCT FROM"),
             (now, batch_id),
         )
         loaded: int = cursor.rowcount
         cursor.execute(f'DROP TABLE "{stage}"')
+        cursor.execute("RESET enable_hashjoin")
+        cursor.execute("RESET enable_mergejoin")
     return loaded
 
 
@@ -168,7 +178,8 @@ def _upsert_sqlite(
     )
     columns = rows.columns
     statement = (
-        f'INSERT INTO "{table.name}" ({_quoted(columns)}) VALUES ({", ".join("?" * len(columns))}) '
+        f'INSERT INTO "{table.name}" ({_quoted(columns)}) '
+        f'VALUES ({", ".join("?" * len(columns))}) '
         + _conflict_clause(table.name, [c for c in columns if c not in ("updated_at", "batch_id")],
                            key, "IS NOT")
     )
