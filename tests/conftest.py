@@ -29,7 +29,9 @@ import app.models_registry  # noqa: E402, F401
 from app import migrations  # noqa: E402
 from app.db import engine_for  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("MIANSHEN_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "MIANSHEN_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("MIANSHEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

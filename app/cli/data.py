@@ -24,7 +24,8 @@ def synth_city(
     enterprises: int = typer.Option(1_000, help="Number of enterprises and individual businesses."),
     seed: int = typer.Option(1, help="Random seed: the same seed writes the same city."),
     as_of: datetime = typer.Option(
-        synth.REFERENCE_DATE.isoformat(), formats=["%Y-%m-%d"],
+        synth.REFERENCE_DATE.isoformat(),
+        formats=["%Y-%m-%d"],
         help="Extraction date of the data: no record is dated after it.",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -32,7 +33,11 @@ def synth_city(
     """Write a deterministic synthetic city: one CSV per dataset, a few percent of dirty rows."""
     with progress_bar(enabled=not json_output) as progress:
         report = synth.generate_city(
-            out, persons=persons, enterprises=enterprises, seed=seed, as_of=as_of.date(),
+            out,
+            persons=persons,
+            enterprises=enterprises,
+            seed=seed,
+            as_of=as_of.date(),
             on_progress=synth.progress_reporter(progress),
         )
     if json_output:

@@ -31,7 +31,10 @@ def demo(
     migrations.upgrade(settings.effective_database_url)
     with progress_bar() as progress:
         synth_report = synth.generate_city(
-            city_dir, persons=persons, enterprises=enterprises, seed=seed,
+            city_dir,
+            persons=persons,
+            enterprises=enterprises,
+            seed=seed,
             on_progress=synth.progress_reporter(progress),
         )
         import_report = service.import_path(
@@ -39,7 +42,9 @@ def demo(
         )
     table = Table("dataset", "loaded", "unchanged", "quarantined", title="Import")
     for name, counts in import_report.datasets.items():
-        table.add_row(name, f"{counts.loaded:,}", f"{counts.unchanged:,}", f"{counts.quarantined:,}")
+        table.add_row(
+            name, f"{counts.loaded:,}", f"{counts.unchanged:,}", f"{counts.quarantined:,}"
+        )
     console.print(table)
     with session_scope() as session:
         held = repository.summary(session)
@@ -48,5 +53,7 @@ def demo(
         f"synthesised {sum(synth_report.rows.values()):,} rows "
         f"({synth_report.dirty_rows:,} deliberately dirty) into {city_dir}"
     )
-    console.print(f"held: {held.get('person', 0):,} persons, {held.get('enterprise', 0):,} enterprises")
+    console.print(
+        f"held: {held.get('person', 0):,} persons, {held.get('enterprise', 0):,} enterprises"
+    )
     console.print(f"quarantined this run: {quarantined:,} rows — see `mianshen data quarantine`")

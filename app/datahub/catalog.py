@@ -70,7 +70,8 @@ class FieldSpec:
     def storage_column(self) -> str | None:
         """Column that holds this field in storage; ``None`` when it lives only in ``pii``."""
         if self.type is FieldType.ID_NUMBER:
-            return "subject_key" if self.name == "id_number" else self.name[: -len("id_number")] + "key"
+            prefix = self.name.removesuffix("id_number")
+            return f"{prefix}key" if prefix else "subject_key"
         if self.type is FieldType.MOBILE:
             return "mobile_index"
         return None if self.personal else self.name

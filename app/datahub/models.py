@@ -26,7 +26,7 @@ class DatasetRow(SQLModel):
 
 
 def _key(length: int = 32) -> str:
-    return Field(max_length=length, index=True)  # type: ignore[no-any-return]
+    return Field(max_length=length, index=True)
 
 
 class Person(DatasetRow, table=True):
@@ -189,7 +189,7 @@ class QuarantinedRow(SQLModel, table=True):
 
 
 DATASET_MODELS: dict[str, type[DatasetRow]] = {
-    model.__tablename__: model  # type: ignore[misc]
+    model.__tablename__: model
     for model in (
         Person, DeathRecord, DisabilityCertificate, SocialAssistance, MarriageRegistration,
         BirthCertificate, PregnancyRegistration, HukouMove, LegacyPayment, Enterprise,

@@ -1,6 +1,8 @@
 """Administrative division codes (GB/T 2260) the platform knows: all of Foshan, the rest of
 Guangdong's prefectures and a selection of provinces' prefectures that migrants' ID numbers
-start with. ``LOCAL_REGION`` is the district the bundled policies are written for."""
+start with, plus the older codes (``BIRTHPLACE_CODES``) that ID numbers of people born before
+today's districts existed begin with. ``LOCAL_REGION`` is the district the bundled policies are
+written for."""
 
 from __future__ import annotations
 
@@ -54,7 +56,50 @@ OTHER_REGIONS: dict[str, str] = {
     "500103": "重庆市渝中区",
 }
 
-REGIONS: dict[str, str] = {**FOSHAN_DISTRICTS, **OTHER_REGIONS}
+# An ID number keeps the code of the place and time of birth (GB 11643), so people born before
+# 2002 carry Foshan's former districts and counties, and people born before a prefecture had
+# districts carry the prefecture's or province's code. Valid as ID prefixes, not as 户籍 today.
+BIRTHPLACE_CODES: dict[str, str] = {
+    "440602": "佛山市城区(原)",
+    "440603": "佛山市石湾区(原)",
+    "440621": "三水县(原)",
+    "440622": "南海县(原)",
+    "440623": "顺德县(原)",
+    "440624": "高明县(原)",
+    "440681": "顺德市(原)",
+    "440682": "南海市(原)",
+    "440683": "三水市(原)",
+    "440684": "高明市(原)",
+    "440000": "广东省",
+    "440100": "广州市",
+    "440300": "深圳市",
+    "440400": "珠海市",
+    "440500": "汕头市",
+    "440700": "江门市",
+    "440800": "湛江市",
+    "440900": "茂名市",
+    "441200": "肇庆市",
+    "441300": "惠州市",
+    "441400": "梅州市",
+    "441500": "汕尾市",
+    "441600": "河源市",
+    "441700": "阳江市",
+    "441800": "清远市",
+    "445100": "潮州市",
+    "445200": "揭阳市",
+    "445300": "云浮市",
+    "360100": "南昌市",
+    "430100": "长沙市",
+    "450100": "南宁市",
+    "510100": "成都市",
+    "420100": "武汉市",
+    "350100": "福州市",
+    "410100": "郑州市",
+    "520100": "贵阳市",
+    "530100": "昆明市",
+}
+
+REGIONS: dict[str, str] = {**FOSHAN_DISTRICTS, **OTHER_REGIONS, **BIRTHPLACE_CODES}
 
 
 def region_name(code: str) -> str:
