@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from app.datahub.catalog import DATASETS, DEPARTMENT_NAMES, DatasetSpec, FieldSpec, FieldType
 from app.datahub.models import DATASET_MODELS
-from app.datahub.regions import REGIONS
-from app.datahub.validation import IDENTITY_FIELDS
+from app.datahub.validation import CURRENT_REGIONS, ID_NUMBER_REGIONS, IDENTITY_FIELDS
 
 DOC_PATH = "docs/data-catalog.md"
 
@@ -63,8 +62,9 @@ content (`row_hash`).
   kept together in one AES-256-GCM envelope, the `pii` column;
 - *plain*: everything else is an ordinary column.
 
-Regions are GB/T 2260 codes the platform knows ({len(REGIONS)} codes in
-`app/datahub/regions.py`).
+Regions are GB/T 2260 codes the platform knows (`app/datahub/regions.py`): a region field
+takes one of today's {len(CURRENT_REGIONS)} codes; an ID number may also begin with a former
+code of its holder's birthplace ({len(ID_NUMBER_REGIONS)} codes in all).
 """
 
 
@@ -120,7 +120,7 @@ def _constraints(spec: DatasetSpec, field: FieldSpec) -> str:
     notes: list[str] = []
     if kind is FieldType.ID_NUMBER:
         notes.append("GB 11643: 17 digits and a check character (ISO 7064 MOD 11-2, `X` = 10), "
-                     "a valid birth date inside, first 6 digits a known region")
+                     "a valid birth date inside, first 6 digits a known (current or former) region")
         identity = IDENTITY_FIELDS.get(spec.name)
         if identity and identity[0] == field.name:
             notes.append(f"its birth date must equal `{identity[1]}` and its sex (17th digit "
@@ -128,7 +128,7 @@ def _constraints(spec: DatasetSpec, field: FieldSpec) -> str:
     elif kind is FieldType.USCC:
         notes.append("GB 32100: 18 characters, check character over the first 17")
     elif kind is FieldType.REGION:
-        notes.append("a known GB/T 2260 region code")
+        notes.append("a current GB/T 2260 region code known to the platform")
     elif kind is FieldType.DATE:
         notes.append("ISO date `YYYY-MM-DD`, a real calendar date, years 1800–2199")
     elif kind is FieldType.PERIOD:
@@ -138,7 +138,8 @@ def _constraints(spec: DatasetSpec, field: FieldSpec) -> str:
     elif kind is FieldType.ENUM:
         notes.append("one of " + ", ".join(f"`{v}`" for v in field.values))
     elif kind in (FieldType.INT, FieldType.MONEY):
-        notes.append("whole number" + (" of fen (分)" if kind is FieldType.MONEY else ""))
+        notes.append("whole number of fen (分), up to 15 digits" if kind is FieldType.MONEY
+                     else "whole number (32-bit)")
     elif not field.personal:
         notes.append(f"text, at most {_length(spec, field)} characters")
     else:

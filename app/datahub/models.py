@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -23,6 +23,11 @@ class DatasetRow(SQLModel):
     row_hash: str = Field(max_length=32)
     batch_id: int | None = Field(default=None)
     updated_at: datetime
+
+
+def _money() -> int:
+    """Amounts in fen: 64-bit (an annual revenue of 21.5 million yuan overflows 32 bits)."""
+    return Field(sa_type=BigInteger)
 
 
 def _key(length: int = 32) -> str:
@@ -111,7 +116,7 @@ class LegacyPayment(DatasetRow, table=True):
     subject_key: str = _key()
     benefit_code: str = Field(max_length=64)
     period: str = Field(max_length=7)
-    amount_fen: int
+    amount_fen: int = _money()
 
 
 class Enterprise(DatasetRow, table=True):
@@ -133,7 +138,7 @@ class UiContribution(DatasetRow, table=True):
     uscc: str = Field(max_length=18, index=True)
     period: str = Field(max_length=7)
     insured_headcount: int
-    contribution_fen: int
+    contribution_fen: int = _money()
     layoffs: int
     graduates_hired: int
 
@@ -152,8 +157,8 @@ class TaxStatus(DatasetRow, table=True):
     __table_args__ = (UniqueConstraint("uscc", "year"),)
     uscc: str = Field(max_length=18, index=True)
     year: int
-    annual_revenue_fen: int
-    arrears_fen: int
+    annual_revenue_fen: int = _money()
+    arrears_fen: int = _money()
 
 
 class ImportBatch(SQLModel, table=True):

@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
+from sqlalchemy import BigInteger
 
 from app.datahub import checks
 from app.datahub.catalog import DatasetSpec, FieldSpec, FieldType
 from app.datahub.models import DATASET_MODELS
-from app.datahub.regions import REGIONS
+from app.datahub.regions import BIRTHPLACE_CODES, REGIONS
 
 ROW = "_row"  # 1-based data row number in the file
 PROBLEM = "_problem"  # a problem found while reading the row (e.g. too many fields)
@@ -34,6 +35,11 @@ IDENTITY_FIELDS: dict[str, tuple[str, str, str]] = {
     "person": ("id_number", "birth_date", "sex"),
     "birth_certificate": ("child_id_number", "birth_date", "child_sex"),
 }
+
+# A region field (户籍, registration, move) takes today's codes; an ID number may also start
+# with a former code of its holder's birthplace.
+CURRENT_REGIONS = tuple(code for code in REGIONS if code not in BIRTHPLACE_CODES)
+ID_NUMBER_REGIONS = tuple(REGIONS)
 
 ReferenceLookup = Callable[[str, pl.Series], pl.Series]
 """``(ref, values) -> held``: for a ``ref`` like ``"enterprise.uscc"`` and normalised values,
@@ -216,7 +222,7 @@ def _value_rules(spec: DatasetSpec, field: FieldSpec, value: pl.Expr) -> list[_R
                   _say(f"{name}: check character does not match (GB 32100): ", shown)),
         ]
     if kind is FieldType.REGION:
-        return [_Rule(~value.is_in(list(REGIONS)),
+        return [_Rule(~value.is_in(CURRENT_REGIONS),
                       _say(f"{name}: unknown region code (GB/T 2260): ", shown))]
     if kind is FieldType.DATE:
         return [_Rule(pl.col(_typed_name(field)).is_null() & value.is_not_null(),
@@ -235,7 +241,7 @@ def _value_rules(spec: DatasetSpec, field: FieldSpec, value: pl.Expr) -> list[_R
                 if name == "source_dept" else f" is not one of {allowed}")
         return [_Rule(~value.is_in(list(field.values)), _say(f"{name}: ", shown, text))]
     if kind in (FieldType.INT, FieldType.MONEY):
-        return _number_rules(field, value, shown)
+        return _number_rules(field, spec, value, shown)
     limit = _max_length(spec, field)
     if limit is None:
         return []
@@ -253,23 +259,33 @@ def _id_number_rules(name: str, value: pl.Expr, shown: pl.Expr) -> list[_Rule]:
                    shown)),
         _Rule(checks.id_number_birth_date(value).is_null() & value.is_not_null(),
               _say(f"{name}: the birth date inside the number is not a valid date: ", shown)),
-        _Rule(~value.str.slice(0, 6).is_in(list(REGIONS)),
+        _Rule(~value.str.slice(0, 6).is_in(ID_NUMBER_REGIONS),
               _say(f"{name}: unknown region code ", value.str.slice(0, 6),
                    " in the first 6 digits (GB/T 2260): ", shown)),
     ]
 
 
-def _number_rules(field: FieldSpec, value: pl.Expr, shown: pl.Expr) -> list[_Rule]:
+def _number_rules(field: FieldSpec, spec: DatasetSpec, value: pl.Expr, shown: pl.Expr
+                  ) -> list[_Rule]:
     name, number = field.name, pl.col(_typed_name(field))
     what = "a whole number of fen" if field.type is FieldType.MONEY else "an integer"
     rules = [_Rule(number.is_null() & value.is_not_null(), _say(f"{name}: not {what}: ", shown))]
-    if field.minimum is not None:
-        rules.append(_Rule(number < field.minimum, _say(
-            f"{name}: ", number.cast(pl.String), f" is below the minimum {field.minimum}")))
-    if field.maximum is not None:
-        rules.append(_Rule(number > field.maximum, _say(
-            f"{name}: ", number.cast(pl.String), f" is above the maximum {field.maximum}")))
+    lowest, highest = _storage_range(spec, field)
+    minimum = lowest if field.minimum is None else max(field.minimum, lowest)
+    maximum = highest if field.maximum is None else min(field.maximum, highest)
+    rules.append(_Rule(number < minimum, _say(
+        f"{name}: ", number.cast(pl.String), f" is below the minimum {minimum}")))
+    rules.append(_Rule(number > maximum, _say(
+        f"{name}: ", number.cast(pl.String), f" is above the maximum {maximum}")))
     return rules
+
+
+def _storage_range(spec: DatasetSpec, field: FieldSpec) -> tuple[int, int]:
+    """What the storage column holds: 32 bits unless it is a BIGINT."""
+    table = DATASET_MODELS[spec.name].__table__  # type: ignore[attr-defined]
+    if isinstance(table.c[field.name].type, BigInteger):
+        return -(2**63), 2**63 - 1
+    return -(2**31), 2**31 - 1
 
 
 def _identity_rules(spec: DatasetSpec) -> list[_Rule]:
