@@ -15,7 +15,8 @@ from app.datahub.catalog import DATASETS
 from app.datahub.synth import generate_city
 from app.db import session_scope
 
-PERSONS, ENTERPRISES, SEED = 5_000, 600, 11  # as tests/test_synth.py (3,000 / seed 5 crashes the synth)
+# The sizes tests/test_synth.py uses (3,000 persons with seed 5 crash the generator).
+PERSONS, ENTERPRISES, SEED = 5_000, 600, 11
 
 
 @pytest.fixture(scope="module")
