@@ -12,7 +12,7 @@ from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidComponent, ValidationError
 
 from app.datahub import checks
-from app.datahub.storage import blind_indexer, encrypt_all
+from app.datahub.storage import blind_indexer, encrypt_all, index_all
 from app.privacy import MOBILE, ROW, SUBJECT, keyring, mask_id_number, mask_mobile
 
 ID_CHARACTERS = "0123456789Xx"
@@ -122,6 +122,10 @@ def test_bulk_hashing_and_encryption_match_privacy(values: list[str]) -> None:
         ring.mobile_index(v) for v in mobiles
     ]
     assert [blind_indexer(ring, ROW)(v) for v in values] == [ring.row_hash(v) for v in values]
+    column = pl.Series([*ids, None], dtype=pl.String)
+    assert index_all(ring, SUBJECT, column).to_list() == [ring.subject_key(v) for v in ids] + [None]
     tokens = encrypt_all(ring, values).to_list()
     assert [ring.decrypt(token).decode() for token in tokens] == values
+    from_series = encrypt_all(ring, pl.Series(values, dtype=pl.String)).to_list()
+    assert [ring.decrypt(token).decode() for token in from_series] == values
     assert len(set(tokens)) == len(tokens)  # a fresh nonce for every value

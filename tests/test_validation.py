@@ -158,3 +158,25 @@ def test_references_are_resolved_through_the_lookup() -> None:
     assert reasons == {2: "uscc: no enterprise with this value is held or in this import: "
                           f'"{citizens.credit_code(2)}"'}
     assert asked == [("enterprise.uscc", [held_code, citizens.credit_code(2)])]
+
+
+def test_a_birth_certificate_without_the_childs_id_number_is_valid() -> None:
+    mother = citizens.id_number(born=date(1990, 5, 6), sequence=42)
+    row = {"_dataset": "birth_certificate", "certificate_no": "Q440600001",
+           "child_id_number": "", "child_name": "陈小明", "child_sex": "M",
+           "birth_date": "2026-10-01", "birth_region": "440604", "mother_id_number": mother,
+           "father_id_number": "", "source_dept": "health", "as_of": citizens.AS_OF}
+    child = citizens.id_number(born=date(2026, 10, 2), sequence=7)
+    assert _reasons("birth_certificate", [row, {**row, "certificate_no": "Q2",
+                                                 "child_id_number": child}]) == {
+        2: f"birth_date: 2026-10-01 disagrees with the birth date in child_id_number "
+           f"{child[:6]}********{child[-4:]}",
+    }
+
+
+def test_region_fields_take_todays_codes_id_numbers_also_former_ones() -> None:
+    former = citizens.id_number(region="440602", born=date(1956, 3, 1), sequence=123)
+    rows = [_person(id_number=former), _person(region_code="440602")]
+    assert _reasons("person", rows) == {
+        2: 'region_code: unknown region code (GB/T 2260): "440602"'
+    }

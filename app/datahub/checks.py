@@ -71,7 +71,7 @@ def id_number_birth_date(number: pl.Expr) -> pl.Expr:
 def id_number_sex(number: pl.Expr) -> pl.Expr:
     """``M`` when the 17th digit (sequence code) is odd, ``F`` when it is even."""
     odd = number.str.slice(16, 1).cast(pl.Int32, strict=False) % 2 == 1
-    return pl.when(odd).then(pl.lit("M")).otherwise(pl.lit("F"))
+    return pl.when(odd).then(pl.lit("M")).when(~odd).then(pl.lit("F"))  # null stays null
 
 
 def id_number_is_valid(number: pl.Expr) -> pl.Expr:

@@ -41,7 +41,7 @@ from app.datahub.reader import (
     read_batches,
 )
 from app.datahub.schemas import DatasetCounts, ImportReport
-from app.datahub.storage import blind_indexer, quarantine_entries, storage_rows
+from app.datahub.storage import index_all, quarantine_entries, storage_rows
 from app.datahub.validation import ReferenceLookup, SeenKeys, validate
 from app.db import session_scope
 from app.privacy import SUBJECT, Keyring, keyring
@@ -68,6 +68,7 @@ class _FileImport:
     batch_rows: int
     on_progress: ProgressCallback | None
     batch_id: int = 0
+    first_load: bool = False  # the dataset held nothing when this file started
     counts: DatasetCounts = field(default_factory=DatasetCounts)
     seen: SeenKeys = field(default_factory=SeenKeys)
     rows_done: int = 0
@@ -132,6 +133,7 @@ def _import_file(job: _FileImport) -> str | None:
     """Load one file batch by batch; returns an error message if a batch failed."""
     name = job.source.path.name
     with session_scope(job.engine) as session:
+        job.first_load = not repository.holds_rows(session, job.source.spec.name)
         job.batch_id = repository.start_batch(
             session, job.source.spec.name, name, job.source.sha256
         )
@@ -183,7 +185,8 @@ def _write(session: Session, job: _FileImport, prepared: _Prepared) -> None:
     spec = job.source.spec
     key = [spec.field(name).storage_column or name for name in spec.key]
     loaded = repository.upsert_rows(
-        session, spec.name, prepared.storage, key, batch_id=job.batch_id, now=datetime.now(UTC)
+        session, spec.name, prepared.storage, key, batch_id=job.batch_id, now=datetime.now(UTC),
+        first_load=job.first_load,  # validation removed duplicates: batches cannot collide
     )
     repository.add_quarantine(session, prepared.quarantine)
     unchanged, quarantined = prepared.valid_rows - loaded, len(prepared.quarantine)
@@ -198,14 +201,12 @@ def _write(session: Session, job: _FileImport, prepared: _Prepared) -> None:
     job.rows_done += prepared.rows_read
 
 def _reference_lookup(session: Session, ring: Keyring) -> ReferenceLookup:
-    subject_key = blind_indexer(ring, SUBJECT)
-
     def held(ref: str, values: pl.Series) -> pl.Series:
         target, field_name = ref.split(".", 1)
         target_field = dataset(target).field(field_name)
         stored = values
         if target_field.type is FieldType.ID_NUMBER:
-            stored = pl.Series([subject_key(value) for value in values], dtype=pl.String)
+            stored = index_all(ring, SUBJECT, values)
         column = target_field.storage_column or field_name
         found = repository.held_values(session, target, column, stored.to_list())
         return stored.is_in(pl.Series(sorted(found), dtype=pl.String).implode())

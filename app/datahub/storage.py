@@ -45,9 +45,27 @@ def blind_indexer(ring: Keyring, purpose: bytes) -> Callable[[str], str]:
     return index
 
 
-def encrypt_all(ring: Keyring, plaintexts: Iterable[str]) -> pl.Series:
+def index_all(ring: Keyring, purpose: bytes, values: pl.Series) -> pl.Series:
+    """``blind_indexer`` over a whole Series (nulls stay null); the UTF-8 bytes come from one
+    Polars cast instead of a ``str.encode`` per value."""
+    keyed = hashlib.blake2b(key=ring.blind_key, person=purpose, digest_size=16)
+    indexes: list[str | None] = []
+    for value in values.cast(pl.Binary).to_list():
+        if value is None:
+            indexes.append(None)
+            continue
+        state = keyed.copy()
+        state.update(value)
+        indexes.append(state.hexdigest())
+    return pl.Series(values.name, indexes, dtype=pl.String)
+
+
+def encrypt_all(ring: Keyring, plaintexts: pl.Series | Iterable[str]) -> pl.Series:
     """``ring.encrypt`` of each text (same ``<kid>.<base64(nonce || ciphertext)>`` tokens)."""
-    texts = [text.encode() for text in plaintexts]
+    if isinstance(plaintexts, pl.Series):
+        texts = plaintexts.cast(pl.Binary).to_list()
+    else:
+        texts = [text.encode() for text in plaintexts]
     cipher, kid = ring.ciphers[ring.active_kid], ring.active_kid
     aad, nonces = kid.encode(), os.urandom(NONCE_BYTES * len(texts))
     sealed = []
@@ -61,8 +79,6 @@ def encrypt_all(ring: Keyring, plaintexts: Iterable[str]) -> pl.Series:
 def storage_rows(valid: pl.DataFrame, spec: DatasetSpec, ring: Keyring) -> pl.DataFrame:
     """Valid typed rows (``validation``) → the storage columns of ``spec``'s table, without
     ``id``, ``updated_at`` and ``batch_id`` (the upsert sets those)."""
-    subject_key, mobile_index = blind_indexer(ring, SUBJECT), blind_indexer(ring, MOBILE)
-    row_hash = blind_indexer(ring, ROW_PURPOSE)
     columns: dict[str, pl.Series] = {}
     for field in spec.all_fields:
         column = field.storage_column
@@ -70,25 +86,17 @@ def storage_rows(valid: pl.DataFrame, spec: DatasetSpec, ring: Keyring) -> pl.Da
             continue
         values = valid.get_column(field.name)
         if field.type is FieldType.ID_NUMBER:
-            values = _mapped(values, subject_key)
+            values = index_all(ring, SUBJECT, values)
         elif field.type is FieldType.MOBILE:
-            values = _mapped(values, mobile_index)
+            values = index_all(ring, MOBILE, values)
         columns[column] = values.alias(column)
     personal = [f.name for f in spec.all_fields if f.personal]
     if personal:
         envelopes = valid.select(pl.struct(personal).struct.json_encode()).to_series()
         columns["pii"] = encrypt_all(ring, envelopes).alias("pii")
     canonical = valid.select(pl.struct([f.name for f in spec.all_fields]).struct.json_encode())
-    columns["row_hash"] = pl.Series(
-        "row_hash", [row_hash(text) for text in canonical.to_series()], dtype=pl.String
-    )
+    columns["row_hash"] = index_all(ring, ROW_PURPOSE, canonical.to_series().alias("row_hash"))
     return pl.DataFrame(columns)
-
-
-def _mapped(values: pl.Series, function: Callable[[str], str]) -> pl.Series:
-    return pl.Series(
-        values.name, [None if v is None else function(v) for v in values], dtype=pl.String
-    )
 
 
 def quarantine_entries(

@@ -118,6 +118,13 @@ def validate(
 class _Rule:
     broken: pl.Expr  # true where the rule is broken (null: not broken)
     reason: pl.Expr  # the English reason, only evaluated for rows that broke some rule
+    # Reported only where this also holds; lets ``broken`` stay cheap where another rule of
+    # the row is broken anyway whenever the guard is false.
+    guard: pl.Expr | None = None
+
+    @property
+    def reported(self) -> pl.Expr:
+        return self.broken if self.guard is None else self.broken & self.guard
 
 
 def _names(spec: DatasetSpec) -> list[str]:
@@ -168,9 +175,9 @@ def _joined(reasons: Sequence[pl.Expr]) -> pl.Expr:
 def _first_reason(rules: list[_Rule]) -> pl.Expr:
     if not rules:
         return pl.lit(None, pl.String)
-    chain = pl.when(rules[0].broken).then(rules[0].reason)
+    chain = pl.when(rules[0].reported).then(rules[0].reason)
     for rule in rules[1:]:
-        chain = chain.when(rule.broken).then(rule.reason)  # type: ignore[assignment]
+        chain = chain.when(rule.reported).then(rule.reason)  # type: ignore[assignment]
     return chain.otherwise(pl.lit(None, pl.String))
 
 
@@ -294,18 +301,17 @@ def _identity_rules(spec: DatasetSpec) -> list[_Rule]:
         return []
     id_field, date_field, sex_field = IDENTITY_FIELDS[spec.name]
     number = pl.col(id_field)
-    number_ok = checks.id_number_is_valid(number)
+    number_ok = checks.id_number_is_valid(number)  # else the ID number's own rule reports
     shown = checks.mask_id_number(number)
     stated_date = pl.col(f"_typed_{date_field}")
     stated_sex = pl.col(sex_field)
     return [
-        _Rule(number_ok & (checks.id_number_birth_date(number) != stated_date),
+        _Rule(checks.id_number_birth_date(number) != stated_date,
               _say(f"{date_field}: ", pl.col(date_field),
-                   f" disagrees with the birth date in {id_field} ", shown)),
-        _Rule(number_ok & stated_sex.is_in(["M", "F"])
-              & (checks.id_number_sex(number) != stated_sex),
+                   f" disagrees with the birth date in {id_field} ", shown), guard=number_ok),
+        _Rule(stated_sex.is_in(["M", "F"]) & (checks.id_number_sex(number) != stated_sex),
               _say(f"{sex_field}: ", stated_sex, f" disagrees with {id_field} ", shown,
-                   " (17th digit odd = M, even = F)")),
+                   " (17th digit odd = M, even = F)"), guard=number_ok),
     ]
 
 
