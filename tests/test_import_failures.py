@@ -69,17 +69,31 @@ def test_a_failing_batch_is_rolled_back_whole_and_a_rerun_completes(
     with refusing_region(engine, "440607"):
         failed = service.import_path(engine, city, batch_rows=4)
     assert list(failed.errors) == ["person.csv"]
-    assert "batch starting at row 5 failed and was rolled back" in failed.errors["person.csv"]
-    assert failed.datasets["person"] == DatasetCounts(loaded=4)
-    assert _counts(engine) == (4, 0)  # batch 1 only: neither rows nor quarantine of batch 2
+    assert "batch of rows 5-8 failed and was rolled back" in failed.errors["person.csv"]
+    held_keys = _held_subject_keys(engine)
+    batch_keys = [keyring().subject_key(row["id_number"]) for row in rows]
+    assert set(batch_keys[:4]) <= held_keys  # batch 1 committed before batch 2 failed
+    assert not set(batch_keys[4:8]) & held_keys  # nothing of the failed batch
+    assert held_keys <= set(batch_keys[:4] + batch_keys[8:])  # batch 3 may have been in flight
+    assert _counts(engine)[1] == 0  # row 5's quarantine entry went with its batch
+    assert failed.datasets["person"] == DatasetCounts(loaded=len(held_keys))
     with session_scope(engine) as session:
         batch = session.exec(select(ImportBatch)).one()
-        assert (batch.rows_read, batch.loaded, batch.finished_at) == (4, 4, None)
+        assert (batch.rows_read, batch.loaded, batch.finished_at) == (
+            len(held_keys), len(held_keys), None
+        )
 
     rerun = service.import_path(engine, city, batch_rows=4)
     assert rerun.errors == {}
-    assert rerun.datasets["person"] == DatasetCounts(loaded=5, unchanged=4, quarantined=1)
+    assert rerun.datasets["person"] == DatasetCounts(
+        loaded=9 - len(held_keys), unchanged=len(held_keys), quarantined=1
+    )
     assert _counts(engine) == (9, 1)
+
+
+def _held_subject_keys(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(connection.execute(text("SELECT subject_key FROM person")).scalars())
 
 
 def test_unreadable_files_are_reported_and_harm_no_other_dataset(
