@@ -8,12 +8,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from app.cli.output import console, print_json, progress_bar
-from app.datahub import repository, service, synth
+from app.cli.output import console, err_console, print_json, progress_bar
+from app.datahub import catalog_doc, repository, service, synth
 from app.db import get_engine, session_scope
 
 app = typer.Typer(
-    help="Shared data: synthesise, import, quarantine, summary.", no_args_is_help=True
+    help="Shared data: synthesise, import, quarantine, summary, catalog.", no_args_is_help=True
 )
 
 
@@ -52,26 +52,31 @@ def synth_city(
 
 @app.command("import")
 def import_data(
-    path: Path = typer.Argument(
-        ..., help="A CSV/JSONL file named after its dataset, or a directory."
-    ),
+    path: Path = typer.Argument(..., help="A CSV/JSONL file named after its dataset, or a folder."),
     json_output: bool = typer.Option(False, "--json", help="Print per-dataset counts as JSON."),
 ) -> None:
-    """Validate and load datasets; bad rows go to the quarantine with their reason."""
+    """Validate and load datasets; bad rows go to the quarantine with their reason.
+
+    Files that cannot be read are reported on stderr and the exit code is 1; the other
+    datasets load regardless."""
     with progress_bar(enabled=not json_output) as progress:
         report = service.import_path(
             get_engine(), path, on_progress=service.progress_reporter(progress)
         )
     if json_output:
         print_json({name: counts.model_dump() for name, counts in report.datasets.items()})
-        return
-    table = Table("dataset", "loaded", "unchanged", "quarantined", title=f"Import of {path}")
-    for name, counts in report.datasets.items():
-        table.add_row(
-            name, f"{counts.loaded:,}", f"{counts.unchanged:,}", f"{counts.quarantined:,}"
-        )
-    console.print(table)
-    console.print(f"{report.rows:,} rows in {report.seconds:.1f} s")
+    else:
+        table = Table("dataset", "loaded", "unchanged", "quarantined", title=f"Import of {path}")
+        for name, counts in report.datasets.items():
+            table.add_row(
+                name, f"{counts.loaded:,}", f"{counts.unchanged:,}", f"{counts.quarantined:,}"
+            )
+        console.print(table)
+        console.print(f"{report.rows:,} rows in {report.seconds:.1f} s")
+    for message in report.errors.values():
+        err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    if report.errors:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -104,3 +109,22 @@ def summary(json_output: bool = typer.Option(False, "--json", help="Print as JSO
     for name, rows in counts.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+
+
+@app.command("catalog")
+def write_catalog(
+    out: Path = typer.Option(Path(catalog_doc.DOC_PATH), "--out", help="Markdown file to write."),
+    check: bool = typer.Option(False, "--check", help="Only check the file is up to date."),
+) -> None:
+    """Write the data catalog document (docs/data-catalog.md) from the catalog."""
+    rendered = catalog_doc.render_catalog()
+    if check:
+        current = out.read_text(encoding="utf-8") if out.exists() else ""
+        if current != rendered:
+            err_console.print(f"{out} is out of date: run `mianshen data catalog`")
+            raise typer.Exit(1)
+        console.print(f"{out} is up to date")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(rendered, encoding="utf-8")
+    console.print(f"wrote {out}")

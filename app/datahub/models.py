@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -25,17 +25,36 @@ class DatasetRow(SQLModel):
     updated_at: datetime
 
 
-def _key(length: int = 32) -> str:
-    return Field(max_length=length, index=True)
+def _money() -> int:
+    """Amounts in fen: 64-bit (an annual revenue of 21.5 million yuan overflows 32 bits)."""
+    return Field(sa_type=BigInteger)
+
+
+def code_type(length: int) -> String:
+    """Keys and codes compared byte by byte: PostgreSQL's ``COLLATE "C"`` makes their btree
+    indexes markedly cheaper to maintain than a linguistic collation (SQLite already is)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def _key(*, nullable: bool = False, unique: bool = False) -> str:
+    """A pseudonymous key or blind index column (32 hex characters), indexed."""
+    return Field(
+        default=None if nullable else ..., max_length=32, sa_type=code_type(32),
+        index=not unique, unique=unique,
+    )
+
+
+def _uscc(*, unique: bool = False) -> str:
+    return Field(max_length=18, sa_type=code_type(18), index=not unique, unique=unique)
 
 
 class Person(DatasetRow, table=True):
     __tablename__ = "person"
-    subject_key: str = Field(max_length=32, unique=True)
+    subject_key: str = _key(unique=True)
     sex: str = Field(max_length=1)
     birth_date: date
     region_code: str = Field(max_length=6, index=True)
-    mobile_index: str | None = Field(default=None, max_length=32, index=True)
+    mobile_index: str | None = _key(nullable=True)
     status: str = Field(max_length=16)
 
 
@@ -79,12 +98,12 @@ class MarriageRegistration(DatasetRow, table=True):
 class BirthCertificate(DatasetRow, table=True):
     __tablename__ = "birth_certificate"
     certificate_no: str = Field(max_length=40, unique=True)
-    child_key: str | None = Field(default=None, max_length=32, index=True)
+    child_key: str | None = _key(nullable=True)
     child_sex: str = Field(max_length=1)
     birth_date: date
     birth_region: str = Field(max_length=6)
     mother_key: str = _key()
-    father_key: str | None = Field(default=None, max_length=32, index=True)
+    father_key: str | None = _key(nullable=True)
 
 
 class PregnancyRegistration(DatasetRow, table=True):
@@ -111,12 +130,12 @@ class LegacyPayment(DatasetRow, table=True):
     subject_key: str = _key()
     benefit_code: str = Field(max_length=64)
     period: str = Field(max_length=7)
-    amount_fen: int
+    amount_fen: int = _money()
 
 
 class Enterprise(DatasetRow, table=True):
     __tablename__ = "enterprise"
-    uscc: str = Field(max_length=18, unique=True)
+    uscc: str = _uscc(unique=True)
     name: str = Field(max_length=200)
     kind: str = Field(max_length=24)
     industry_code: str = Field(max_length=8)
@@ -130,10 +149,10 @@ class Enterprise(DatasetRow, table=True):
 class UiContribution(DatasetRow, table=True):
     __tablename__ = "ui_contribution"
     __table_args__ = (UniqueConstraint("uscc", "period"),)
-    uscc: str = Field(max_length=18, index=True)
+    uscc: str = _uscc()
     period: str = Field(max_length=7)
     insured_headcount: int
-    contribution_fen: int
+    contribution_fen: int = _money()
     layoffs: int
     graduates_hired: int
 
@@ -141,7 +160,7 @@ class UiContribution(DatasetRow, table=True):
 class DishonestyEntry(DatasetRow, table=True):
     __tablename__ = "dishonesty_entry"
     entry_no: str = Field(max_length=40, unique=True)
-    uscc: str = Field(max_length=18, index=True)
+    uscc: str = _uscc()
     list_kind: str = Field(max_length=64)
     listed_date: date
     removed_date: date | None = None
@@ -150,10 +169,10 @@ class DishonestyEntry(DatasetRow, table=True):
 class TaxStatus(DatasetRow, table=True):
     __tablename__ = "tax_status"
     __table_args__ = (UniqueConstraint("uscc", "year"),)
-    uscc: str = Field(max_length=18, index=True)
+    uscc: str = _uscc()
     year: int
-    annual_revenue_fen: int
-    arrears_fen: int
+    annual_revenue_fen: int = _money()
+    arrears_fen: int = _money()
 
 
 class ImportBatch(SQLModel, table=True):

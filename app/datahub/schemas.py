@@ -15,6 +15,7 @@ class DatasetCounts(BaseModel):
 
 class ImportReport(BaseModel):
     datasets: dict[str, DatasetCounts] = Field(default_factory=dict)
+    errors: dict[str, str] = Field(default_factory=dict)  # file name → why it was not (all) loaded
     seconds: float = 0.0
 
     @property

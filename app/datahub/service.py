@@ -1,0 +1,291 @@
+"""Import of dataset files into the shared data platform.
+
+``import_path`` takes a ``<dataset>.csv|.jsonl`` file or a directory of them (files starting
+with ``_`` or ``.`` and files of other types are ignored; datasets go in catalog ``DATASETS``
+order so references resolve). A file that cannot be read at all is reported in
+``ImportReport.errors`` and nothing of it is loaded; the other files go on. Each file is read
+in batches of ``settings.batch_rows`` rows and each batch is one transaction: its valid rows
+upserted by natural key, its rejected rows put in the quarantine, the counts of its
+``ImportBatch`` advanced. A batch that fails is rolled back whole, the file stops there and a
+re-run completes it (what was loaded comes back unchanged).
+
+While batches are written, a worker thread reads, validates and encodes the next one (the
+database works while Python hashes and encrypts); on PostgreSQL two batches are written at
+once. A failed batch does not stop one already being written, so a batch after it may be
+loaded too. Reading lives in ``reader``, rules in ``validation``, encoding in ``storage``,
+queries in ``repository``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.progress import Progress, TaskID
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.datahub import repository
+from app.datahub.catalog import DATASETS, FieldType, dataset
+from app.datahub.reader import (
+    FORMATS,
+    SourceFile,
+    UnreadableFile,
+    dataset_of,
+    open_source,
+    read_batches,
+)
+from app.datahub.schemas import DatasetCounts, ImportReport
+from app.datahub.storage import index_all, quarantine_entries, storage_rows
+from app.datahub.validation import ReferenceLookup, SeenKeys, validate
+from app.db import session_scope
+from app.privacy import SUBJECT, Keyring, keyring
+from app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]  # (stage, done, total)
+POSTGRES_WRITERS = 2  # batches written at once on PostgreSQL (one per connection and core)
+
+
+@dataclass
+class _Prepared:
+    """One batch, validated and encoded, ready to be written."""
+
+    first_row: int
+    last_row: int
+    valid_rows: int
+    storage: pl.DataFrame
+    quarantine: list[dict[str, Any]]
+
+
+@dataclass
+class _FileImport:
+    engine: Engine
+    source: SourceFile
+    ring: Keyring
+    batch_rows: int
+    on_progress: ProgressCallback | None
+    batch_id: int = 0
+    first_load: bool = False  # the dataset held nothing when this file started
+    counts: DatasetCounts = field(default_factory=DatasetCounts)
+    seen: SeenKeys = field(default_factory=SeenKeys)
+    rows_prepared: int = 0
+    rows_done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def import_path(
+    engine: Engine,
+    path: Path,
+    *,
+    on_progress: ProgressCallback | None = None,
+    batch_rows: int | None = None,
+) -> ImportReport:
+    """Import one dataset file or a directory of them; see the module docstring."""
+    started = time.perf_counter()
+    report = ImportReport()
+    files, report.errors = _dataset_files(Path(path))
+    ring = keyring()
+    for file in files:
+        try:
+            source = open_source(file)
+        except UnreadableFile as error:
+            report.errors[file.name] = str(error)
+            continue
+        job = _FileImport(
+            engine, source, ring, batch_rows or get_settings().batch_rows, on_progress
+        )
+        error_message = _import_file(job)
+        report.datasets[source.spec.name] = job.counts
+        if error_message:
+            report.errors[file.name] = error_message
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _dataset_files(path: Path) -> tuple[list[Path], dict[str, str]]:
+    """The files to import in catalog order, and errors for files that cannot be."""
+    if path.is_file():
+        return [path], {}
+    if not path.is_dir():
+        return [], {str(path): f"{path}: no such file or directory"}
+    order = {spec.name: index for index, spec in enumerate(DATASETS)}
+    files: list[Path] = []
+    errors: dict[str, str] = {}
+    claimed: dict[str, str] = {}
+    for file in sorted(path.iterdir()):
+        if file.name.startswith(("_", ".")) or not file.is_file():
+            continue
+        if file.suffix.lower() not in FORMATS:  # not a data file (a README, a database)
+            log.info("skipping %s: not a .csv or .jsonl file", file.name)
+            continue
+        try:
+            spec = dataset_of(file)
+        except UnreadableFile as error:
+            errors[file.name] = str(error)
+            continue
+        if spec.name in claimed:
+            errors[file.name] = f"{file.name}: {claimed[spec.name]} already provides {spec.name}"
+            continue
+        claimed[spec.name] = file.name
+        files.append(file)
+    return sorted(files, key=lambda file: order[file.stem]), errors
+
+
+def _import_file(job: _FileImport) -> str | None:
+    """Load one file batch by batch; returns an error message if a batch failed.
+
+    One worker thread reads, validates and encodes batches in file order (duplicates are
+    decided in that order); on PostgreSQL two batches are written at once, each in its own
+    transaction on its own connection, so the database can use a second core."""
+    name = job.source.path.name
+    with session_scope(job.engine) as session:
+        job.first_load = not repository.holds_rows(session, job.source.spec.name)
+        job.batch_id = repository.start_batch(
+            session, job.source.spec.name, name, job.source.sha256
+        )
+    batches = read_batches(job.source, job.batch_rows)
+    writers = POSTGRES_WRITERS if job.engine.dialect.name == "postgresql" else 1
+    in_flight: deque[tuple[_Prepared, Future[None]]] = deque()
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare") as preparer,
+        ThreadPoolExecutor(max_workers=writers, thread_name_prefix="import-write") as writer,
+    ):
+        upcoming = preparer.submit(_prepare_next, job, batches)
+        try:
+            while (prepared := upcoming.result()) is not None:
+                while len(in_flight) >= writers:  # at most writers + 1 batches in memory
+                    _finish_write(job, *in_flight.popleft())
+                in_flight.append((prepared, writer.submit(_write_batch, job, prepared)))
+                upcoming = preparer.submit(_prepare_next, job, batches)
+            while in_flight:
+                _finish_write(job, *in_flight.popleft())
+        except _BatchFailed as failure:
+            upcoming.cancel()
+            wait([future for _prepared, future in in_flight])
+            return _failure_message(name, failure.first_row, failure.last_row, failure.cause)
+        except Exception as error:  # reading or validating failed: nothing of it was written
+            upcoming.cancel()
+            wait([future for _prepared, future in in_flight])
+            return _failure_message(name, job.rows_prepared + 1, None, error)
+    with session_scope(job.engine) as session:
+        repository.finish_batch(session, job.batch_id)
+    _report_progress(job, done=True)
+    return None
+
+
+class _BatchFailed(Exception):
+    def __init__(self, first_row: int, last_row: int, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.first_row, self.last_row, self.cause = first_row, last_row, cause
+
+
+def _finish_write(job: _FileImport, prepared: _Prepared, future: Future[None]) -> None:
+    try:
+        future.result()
+    except Exception as error:  # that batch's transaction is rolled back
+        raise _BatchFailed(prepared.first_row, prepared.last_row, error) from error
+    _report_progress(job, done=False)
+
+
+def _failure_message(name: str, first_row: int, last_row: int | None, error: Exception) -> str:
+    where = f"rows {first_row}-{last_row}" if last_row else f"row {first_row} onwards"
+    log.error("import of %s failed at %s: %s", name, where, type(error).__name__,
+              exc_info=error)
+    detail = (str(error).strip().splitlines() or [""])[0][:300]
+    return (
+        f"{name}: the batch of {where} failed and was rolled back ({type(error).__name__}: "
+        f"{detail}); the other batches are loaded, re-run the import to finish"
+    )
+
+
+def _prepare_next(job: _FileImport, batches: Iterator[pl.DataFrame]) -> _Prepared | None:
+    """Read, validate and encode the next batch (runs in the preparing thread)."""
+    raw = next(batches, None)
+    if raw is None:
+        return None
+    spec = job.source.spec
+    with session_scope(job.engine) as session:  # reads only: references to other datasets
+        result = validate(
+            raw, spec, references=_reference_lookup(session, job.ring), seen=job.seen
+        )
+    quarantine = quarantine_entries(
+        result.rejected, spec.name, job.source.path.name, job.ring,
+        batch_id=job.batch_id, now=datetime.now(UTC),
+    )
+    first_row = job.rows_prepared + 1
+    job.rows_prepared += raw.height
+    return _Prepared(
+        first_row=first_row,
+        last_row=job.rows_prepared,
+        valid_rows=result.valid.height,
+        storage=storage_rows(result.valid, spec, job.ring),
+        quarantine=quarantine,
+    )
+
+
+def _write_batch(job: _FileImport, prepared: _Prepared) -> None:
+    """Write one prepared batch in its own transaction (runs in a writing thread)."""
+    spec = job.source.spec
+    key = [spec.field(name).storage_column or name for name in spec.key]
+    rows_read = prepared.last_row - prepared.first_row + 1
+    with session_scope(job.engine) as session:
+        loaded = repository.upsert_rows(
+            session, spec.name, prepared.storage, key, batch_id=job.batch_id,
+            now=datetime.now(UTC),
+            first_load=job.first_load,  # validation removed duplicates: batches cannot collide
+        )
+        repository.add_quarantine(session, prepared.quarantine)
+        unchanged, quarantined = prepared.valid_rows - loaded, len(prepared.quarantine)
+        repository.add_batch_counts(
+            session, job.batch_id, rows_read=rows_read, loaded=loaded,
+            unchanged=unchanged, quarantined=quarantined,
+        )
+    with job.lock:  # counted only once committed
+        job.counts.loaded += loaded
+        job.counts.unchanged += unchanged
+        job.counts.quarantined += quarantined
+        job.rows_done += rows_read
+
+
+def _reference_lookup(session: Session, ring: Keyring) -> ReferenceLookup:
+    def held(ref: str, values: pl.Series) -> pl.Series:
+        target, field_name = ref.split(".", 1)
+        target_field = dataset(target).field(field_name)
+        stored = values
+        if target_field.type is FieldType.ID_NUMBER:
+            stored = index_all(ring, SUBJECT, values)
+        column = target_field.storage_column or field_name
+        found = repository.held_values(session, target, column, stored.to_list())
+        return stored.is_in(pl.Series(sorted(found), dtype=pl.String).implode())
+
+    return held
+
+
+def _report_progress(job: _FileImport, *, done: bool) -> None:
+    if job.on_progress is None:
+        return
+    total = job.rows_done if done else max(job.source.rows_estimate, job.rows_done)
+    job.on_progress(job.source.spec.name, job.rows_done, total)
+
+
+def progress_reporter(progress: Progress) -> ProgressCallback:
+    """Adapt ``on_progress(stage, done, total)`` to a rich progress bar, one task per stage."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(f"import {stage}", total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    return report

@@ -1,0 +1,150 @@
+"""Benchmark: import a synthetic city into PostgreSQL (validation included).
+
+    python benchmarks/import_city.py                      # 1M persons, 100k enterprises
+    python benchmarks/import_city.py --persons 200000 --enterprises 20000
+    python benchmarks/import_city.py --city var/city      # reuse a city already written
+    python benchmarks/import_city.py --database-url postgresql://postgres@127.0.0.1/mydb
+
+Without ``--database-url`` it creates a fresh database on 127.0.0.1 (dropped afterwards unless
+``--keep-database``), migrates it with Alembic and imports every dataset file of the city in
+catalog order, timing each. It prints rows, seconds and rows/s overall and per dataset, and the
+peak RSS of the importing process (the city is synthesised in a child process so its memory is
+not counted). ``--reimport`` also times a second import of the same files (a no-op).
+Target (issue 2): >= 50,000 rows/s on PostgreSQL. Figures on a shared machine are indicative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import migrations  # noqa: E402
+from app.datahub import service  # noqa: E402
+from app.datahub.catalog import DATASETS  # noqa: E402
+from app.datahub.schemas import DatasetCounts  # noqa: E402
+from app.db import engine_for  # noqa: E402
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+BENCH_DATABASE = "mianshen_bench_import"
+TARGET_ROWS_PER_SECOND = 50_000
+
+
+def _synthesise(out: Path, persons: int, enterprises: int, seed: int, as_of: date) -> None:
+    from app.datahub.synth import generate_city
+
+    generate_city(out, persons=persons, enterprises=enterprises, seed=seed, as_of=as_of)
+
+
+def ensure_city(args: argparse.Namespace) -> Path:
+    if args.city:
+        return Path(args.city)
+    out = ROOT / "var" / f"bench-city-{args.persons}-{args.enterprises}-{args.seed}"
+    if (out / "person.csv").exists():
+        print(f"reusing the city in {out}")
+        return out
+    print(f"synthesising {args.persons:,} persons and {args.enterprises:,} enterprises into {out}")
+    started = time.perf_counter()
+    child = multiprocessing.get_context("spawn").Process(
+        target=_synthesise, args=(out, args.persons, args.enterprises, args.seed, args.as_of)
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        sys.exit(f"synthesis failed (exit code {child.exitcode})")
+    print(f"synthesised in {time.perf_counter() - started:.1f} s")
+    return out
+
+
+def fresh_database() -> str:
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
+
+
+def drop_database() -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+
+
+def dataset_files(city: Path) -> list[Path]:
+    files = []
+    for spec in DATASETS:
+        for suffix in (".csv", ".jsonl"):
+            if (city / f"{spec.name}{suffix}").exists():
+                files.append(city / f"{spec.name}{suffix}")
+                break
+    return files
+
+
+def import_all(url: str, files: list[Path], batch_rows: int | None, title: str) -> float:
+    engine = engine_for(url)
+    print(f"\n{title}")
+    print(f"{'dataset':<24}{'rows':>12}{'loaded':>12}{'unchanged':>12}{'quarantined':>12}"
+          f"{'seconds':>10}{'rows/s':>12}")
+    total_rows, total_seconds = 0, 0.0
+    totals = DatasetCounts()
+    for file in files:
+        report = service.import_path(engine, file, batch_rows=batch_rows)
+        for message in report.errors.values():
+            print(f"  error: {message}")
+        counts = next(iter(report.datasets.values()), DatasetCounts())
+        rows = counts.loaded + counts.unchanged + counts.quarantined
+        total_rows += rows
+        total_seconds += report.seconds
+        totals.loaded += counts.loaded
+        totals.unchanged += counts.unchanged
+        totals.quarantined += counts.quarantined
+        rate = rows / report.seconds if report.seconds else 0.0
+        print(f"{file.stem:<24}{rows:>12,}{counts.loaded:>12,}{counts.unchanged:>12,}"
+              f"{counts.quarantined:>12,}{report.seconds:>10.1f}{rate:>12,.0f}")
+    rate = total_rows / total_seconds if total_seconds else 0.0
+    print(f"{'total':<24}{total_rows:>12,}{totals.loaded:>12,}{totals.unchanged:>12,}"
+          f"{totals.quarantined:>12,}{total_seconds:>10.1f}{rate:>12,.0f}")
+    engine.dispose()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh local database)")
+    parser.add_argument("--city", help="Directory of an existing synthetic city to import")
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--enterprises", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 22))
+    parser.add_argument("--batch-rows", type=int, help="Rows per batch (default: settings)")
+    parser.add_argument("--reimport", action="store_true", help="Also time a second import")
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args()
+
+    city = ensure_city(args)
+    url = args.database_url or fresh_database()
+    try:
+        migrations.upgrade(url)
+        files = dataset_files(city)
+        rate = import_all(url, files, args.batch_rows, f"import of {city} into PostgreSQL")
+        if args.reimport:
+            import_all(url, files, args.batch_rows, "re-import of the same files (no-op)")
+    finally:
+        if not args.database_url and not args.keep_database:
+            drop_database()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of the importing process: {peak_mib:,.0f} MiB")
+    verdict = "meets" if rate >= TARGET_ROWS_PER_SECOND else "misses"
+    print(f"overall {rate:,.0f} rows/s {verdict} the target of {TARGET_ROWS_PER_SECOND:,} rows/s "
+          "(shared 2-core machine: indicative)")
+
+
+if __name__ == "__main__":
+    main()
