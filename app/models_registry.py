@@ -2,3 +2,7 @@
 tests use this). Add a line here when a domain gains tables."""
 
 import app.datahub.models  # noqa: F401
+import eligibility.events.models
+import eligibility.grants.models
+import eligibility.payments.models
+import eligibility.sweeps.models  # noqa: F401

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     blind_index_key: SecretStr = SecretStr(DEV_BLIND_INDEX_KEY)
     # Rows per batch when importing or evaluating (bounded memory at any city size).
     batch_rows: int = 200_000
+    # Auto-grant pipeline (eligibility.sweeps / grants / payments).
+    # Dotted path "module:attribute" of the evaluation backend the sweep calls (the seam to the
+    # policy engine); tests point it at a backend written in test code.
+    sweep_backend: str = "eligibility.sweeps.engine_backend:backend"
+    sweep_shards: int = 4  # shards per subject kind in a distributed full sweep
+    sweep_lease_seconds: int = 300  # a shard whose lease expires is redone by another worker
+    backpay_months: int = 12  # how far back missed periods are paid when data arrives late
+    review_amount_threshold_fen: int = 1_000_000  # grants above this go to manual review
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
