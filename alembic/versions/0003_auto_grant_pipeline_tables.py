@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-22 16:16:59.567337
+Create Date: 2026-11-22 16:24:15.324262
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
         sa.Column("is_open", sa.Boolean(), nullable=False),
         sa.Column("benefit_kind", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+        sa.Column("benefit_code", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("period_kind", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("amount_fen", sa.BigInteger(), nullable=True),
         sa.Column("tier", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),

@@ -70,6 +70,7 @@ class Grant(SQLModel, table=True):
     state: str = Field(max_length=24)
     is_open: bool
     benefit_kind: str = Field(max_length=24)
+    benefit_code: str = Field(max_length=64)  # code legacy systems pay this benefit under
     period_kind: str = Field(max_length=8)  # month, year, once, none
     amount_fen: int | None = Field(default=None, sa_type=BigInteger)
     tier: str | None = Field(default=None, max_length=64)
