@@ -16,7 +16,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development-only keys. Anything but env=development refuses to start with them.
-DEV_DATA_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+DEV_DATA_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdCE="  # 32 bytes
 DEV_BLIND_INDEX_KEY = "development-blind-index-key-not-for-production"
 
 

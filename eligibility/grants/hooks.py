@@ -23,6 +23,7 @@ from sqlmodel import Session
 class Hook(StrEnum):
     GRANT_CHANGED = "grant_changed"  # payload: Sequence[GrantChange]
     SUBJECT_DIED = "subject_died"  # payload: Sequence[Death]
+    PAYMENTS_BATCHED = "payments_batched"  # payload: Sequence[int] (payment ids)
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,13 @@ def add_enterprise(
         ))
         session.commit()
     return uscc(number)
+
+
+def update_enterprise(engine: Engine, number: int, **values: object) -> None:
+    with Session(engine) as session:
+        row = session.exec(select(Enterprise).where(col(Enterprise.uscc) == uscc(number))).one()
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = _now()
+        session.add(row)
+        session.commit()
