@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import data, db, demo
+from app.cli import data, db, demo, grants, payments, sweep
 
 cli = typer.Typer(
     name="mianshen",
@@ -16,6 +16,9 @@ cli = typer.Typer(
 cli.add_typer(db.app, name="db")
 cli.add_typer(data.app, name="data")
 cli.command("demo")(demo.demo)
+cli.command("sweep")(sweep.sweep)
+cli.add_typer(grants.app, name="grants")
+cli.add_typer(payments.app, name="payments")
 
 
 def main() -> None:
