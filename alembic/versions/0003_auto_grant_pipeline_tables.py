@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-22 16:24:15.324262
+Create Date: 2026-11-22 16:31:56.937027
 """
 
 from collections.abc import Sequence
@@ -177,6 +177,9 @@ def upgrade() -> None:
         sa.Column("correlation_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("occurred_on", sa.Date(), nullable=False),
         sa.Column("payload_enc", sa.Text(), nullable=False),
+        sa.Column("fact", sa.Text(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.Column("received_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("source_dept", "event_id"),

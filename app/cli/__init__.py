@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import data, db, demo, grants, payments, sweep
+from app.cli import data, db, demo, events, grants, payments, sweep
 
 cli = typer.Typer(
     name="mianshen",
@@ -19,6 +19,7 @@ cli.command("demo")(demo.demo)
 cli.command("sweep")(sweep.sweep)
 cli.add_typer(grants.app, name="grants")
 cli.add_typer(payments.app, name="payments")
+cli.add_typer(events.app, name="events")
 
 
 def main() -> None:

@@ -27,6 +27,9 @@ class LifeEvent(SQLModel, table=True):
     correlation_key: str | None = Field(default=None, max_length=64)
     occurred_on: date
     payload_enc: str = Field(sa_column=Column(Text, nullable=False))
+    fact: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # rules' view, no PII
+    status: str = Field(max_length=16)  # accepted, rejected (kept with its reason, never lost)
+    error: str | None = Field(default=None, sa_column=Column(Text))
     received_at: datetime
 
 

@@ -27,16 +27,25 @@ def _common(dept: str) -> dict[str, object]:
 
 def add_person(
     engine: Engine, number: int, birth: date, region: str = "440604", status: str = "active",
-    mobile: bool = True,
+    mobile: bool = True, subject_key: str | None = None,
 ) -> str:
     with Session(engine) as session:
         session.add(Person(
-            subject_key=key(number), sex="M", birth_date=birth, region_code=region,
+            subject_key=subject_key or key(number), sex="M", birth_date=birth, region_code=region,
             mobile_index=f"m{number:031x}" if mobile else None, status=status,
             **_common("public_security"),  # type: ignore[arg-type]
         ))
         session.commit()
-    return key(number)
+    return subject_key or key(number)
+
+
+def id_number(birth: date, sequence: int, region: str = "440600") -> str:
+    """A valid resident ID number (GB 11643 check digit; 440600 Foshan existed at any birth
+    date, python-stdnum checks the region against the birth date)."""
+    from stdnum.cn import ric
+
+    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")  # the argument includes a check slot
 
 
 def update_person(engine: Engine, number: int, **values: object) -> None:
@@ -77,7 +86,11 @@ def add_legacy_payment(engine: Engine, number: int, period: str, amount: int, co
 
 
 def uscc(number: int) -> str:
-    return f"91440604{number:09d}X"[:18]
+    """A valid unified social credit code (GB 32100 check character)."""
+    from stdnum.cn import uscc as gb32100
+
+    body = f"91440604{number:09d}"
+    return body + gb32100.calc_check_digit(body + "0")
 
 
 def add_enterprise(
