@@ -15,3 +15,4 @@ class SweepReport(BaseModel):
     shards: int
     attempts: int  # shard attempts in all (more than shards: some were redone)
     counts: dict[str, int] = Field(default_factory=dict)
+    workers: list[str] = Field(default_factory=list)  # host:pid of the workers that did shards

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import Counter
@@ -148,7 +150,8 @@ def run_shard(
             go_live=repo.go_live(session.connection(), run.id),
         )
         _work(ctx, shard)
-        result = dict(ctx.counts)
+        result: dict[str, Any] = dict(ctx.counts)
+        result["worker"] = f"{socket.gethostname()}:{os.getpid()}"
         if not repo.complete_shard(session.connection(), shard_id, token, result, utcnow()):
             raise LeaseLost(f"shard {shard_id} was taken over; rolling back")
     return "done"
@@ -188,8 +191,11 @@ def finish_sweep(engine: Engine, sweep_id: int) -> SweepReport:
         assert run is not None
         shards = repo.shards_of(session, sweep_id)
         totals: Counter[str] = Counter()
+        workers = set()
         for shard in shards:
-            totals.update(json.loads(shard.result or "{}"))
+            result = json.loads(shard.result or "{}")
+            workers.add(result.pop("worker", ""))
+            totals.update(result)
         done = all(s.status == "done" for s in shards)
         if run.status == "running" and done:
             run.status = "done"
@@ -201,6 +207,7 @@ def finish_sweep(engine: Engine, sweep_id: int) -> SweepReport:
         return SweepReport(
             sweep_id=sweep_id, mode=run.mode, as_of=run.as_of, status=run.status,
             shards=len(shards), attempts=sum(s.attempts for s in shards), counts=dict(totals),
+            workers=sorted(w for w in workers if w),
         )
 
 

@@ -43,4 +43,6 @@ def nightly_sweep(as_of: str | None = None) -> dict[str, Any]:
 
 def enqueue_shard(shard_id: int) -> None:
     """Hand a shard to the workers (called after the plan is committed)."""
-    run_shard.apply_async(args=[shard_id])
+    from eligibility.worker import celery_app
+
+    celery_app.send_task("eligibility.sweeps.run_shard", args=[shard_id])

@@ -19,6 +19,7 @@ Policies (amounts in fen):
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from app.datahub.models import DeathRecord, Enterprise, Person
+from eligibility.grants.hooks import Hook, register
 from eligibility.sweeps.backend import BenefitKind, PolicySpec, ProcessStep, Selection
 
 LOCAL = "440604"
@@ -123,6 +125,7 @@ class TestBackend:
 
     def evaluate(self, policy: PolicySpec, frames: Any, as_of: date) -> pl.DataFrame:
         self.evaluations += 1
+        time.sleep(float(os.environ.get("MIANSHEN_TEST_EVAL_DELAY", "0")))
         if policy.subject_kind == "enterprise":
             e = frames["enterprise"]
             small = pl.col("size_class").is_in(["small", "micro"])
@@ -178,4 +181,20 @@ class TestBackend:
         return found
 
 
+def _hang_once(session: Any, _changes: Any) -> None:
+    """Fault injection for the killed-worker test: the first shard to reach its hooks (all its
+    rows written, nothing committed) records this process id and hangs until it is killed."""
+    marker = os.environ["MIANSHEN_TEST_HANG_MARKER"]
+    try:
+        handle = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return
+    session.flush()
+    os.write(handle, str(os.getpid()).encode())
+    os.close(handle)
+    time.sleep(300)
+
+
 backend = TestBackend()
+if os.environ.get("MIANSHEN_TEST_HANG_MARKER"):
+    register(Hook.GRANT_CHANGED, _hang_once)
