@@ -13,13 +13,15 @@ database transaction (durable_rules swallows exceptions raised in actions, so no
 fail happens there). Facts and events always carry an explicit unique ``id`` (durable_rules
 otherwise identifies facts by a 32-bit hash of their content and silently drops collisions).
 The durable state lives in the database (``life_event``, ``event_bundle``): a bundle's facts
-are re-asserted from it into a fresh ``sid`` state for each decision, so any process, any
-worker, any restart decides the same way.
+are re-asserted from it into a fresh ``sid`` state for each decision (and retracted after), so
+any process, any worker, any restart decides the same way. The host runs no background threads
+and ``delete_state`` is never called (both crash durable_rules 2.0.28 here, see below).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ class Effect:
 
 
 _effects: list[Effect] = []
+_sessions = itertools.count(1)
 _lock = threading.Lock()
 _host: durable_engine.Host | None = None
 
@@ -118,17 +121,21 @@ def _define() -> dict[str, Any]:
     return definitions
 
 
+class _SynchronousHost(durable_engine.Host):
+    """A host without durable_rules' background dispatch threads. Actions run synchronously
+    inside ``post``/``assert_fact`` anyway; the threads only serve durable_rules timers, which
+    this pipeline does not use (its clock is the daily tick), and they race with
+    ``delete_state`` from the calling thread (seen here as a C-level abort)."""
+
+    def _run(self) -> None:
+        return None
+
+
 def _get_host() -> durable_engine.Host:
     global _host
     if _host is None:
-        _host = durable_engine.Host(_define())
+        _host = _SynchronousHost(_define())
     return _host
-
-
-def _forget(host: durable_engine.Host, ruleset_name: str, sid: str) -> None:
-    """Drop a session's state; there may be none (durable_rules then reports error 309)."""
-    with contextlib.suppress(Exception):  # durable_rules_engine.error is not importable
-        host.delete_state(ruleset_name, sid)
 
 
 def decide_event(fact: dict[str, Any]) -> list[Effect]:
@@ -136,10 +143,9 @@ def decide_event(fact: dict[str, Any]) -> list[Effect]:
     with _lock:
         host = _get_host()
         _effects.clear()
-        sid = f"event-{fact['id']}"
         with contextlib.suppress(durable_engine.MessageNotHandledException):
-            host.post(LIFE, {**fact, "sid": sid})  # no rule for the kind: nothing to set off
-        _forget(host, LIFE, sid)
+            # An event is consumed by the rule it matches; no rule for its kind: no effect.
+            host.post(LIFE, {**fact, "sid": "events"})
         return list(_effects)
 
 
@@ -150,13 +156,18 @@ def decide_bundle(certificate_no: str, facts: Iterable[dict[str, Any]],
     with _lock:
         host = _get_host()
         _effects.clear()
-        sid = f"birth-{certificate_no}"
-        _forget(host, BIRTH, sid)
+        sid = f"birth-{certificate_no}-{next(_sessions)}"  # a fresh state, never reused
+        asserted = []
         with contextlib.suppress(durable_engine.MessageNotHandledException):
             for fact in facts:
                 host.assert_fact(BIRTH, {**fact, "sid": sid})
+                asserted.append({**fact, "sid": sid})
             if tick_day is not None:
                 host.post(BIRTH, {"sid": sid, "id": f"tick-{tick_day}-{certificate_no}",
                                   "kind": "tick", "day": tick_day})
-        _forget(host, BIRTH, sid)
+        # Facts are retracted rather than the state deleted: durable_rules 2.0.28's
+        # delete_state corrupts its heap after such assertions (free(): invalid pointer).
+        for fact in asserted:
+            with contextlib.suppress(Exception):
+                host.retract_fact(BIRTH, fact)
         return list(_effects)

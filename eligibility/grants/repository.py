@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from app.datahub.models import DeathRecord, Enterprise, HukouMove, Person
-from eligibility.grants.bulk import chunks
+from eligibility.grants.bulk import where_in
 from eligibility.grants.models import AutomationRefusal, Decision, Grant, GrantAmount, GrantEvent
 from eligibility.sweeps.backend import Selection
 
@@ -52,8 +52,8 @@ def _rows_for_keys(connection: Connection, statement: Any, column: Any, keys: Ke
     if keys is None:
         return list(connection.execute(statement))
     rows: list[Any] = []
-    for part in chunks(list(keys)):
-        rows.extend(connection.execute(statement.where(column.in_(part))))
+    for condition in where_in(connection, column, list(keys)):
+        rows.extend(connection.execute(statement.where(condition)))
     return rows
 
 
@@ -70,10 +70,8 @@ def current_decisions(connection: Connection, policy_id: str, keys: Keys) -> pl.
 
 
 def supersede(connection: Connection, decision_ids: Sequence[int]) -> None:
-    for part in chunks(list(decision_ids)):
-        connection.execute(
-            update(DECISION).where(DECISION.c.id.in_(part)).values(is_current=False)
-        )
+    for condition in where_in(connection, DECISION.c.id, list(decision_ids)):
+        connection.execute(update(DECISION).where(condition).values(is_current=False))
 
 
 def open_grants(connection: Connection, policy_id: str, keys: Keys) -> list[Any]:

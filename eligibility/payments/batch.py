@@ -24,7 +24,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from app.errors import ValidationFailed
-from eligibility.grants.bulk import chunks, utcnow
+from eligibility.grants.bulk import utcnow, where_in
 from eligibility.grants.hooks import Hook, fire
 from eligibility.payments import repository as repo
 from eligibility.payments.models import PaymentBatch
@@ -62,10 +62,10 @@ def create_batch(session: Session, period: str, out_dir: Path) -> tuple[PaymentB
         session.flush()
         ids = [p.id for p in payments]
         now = utcnow()
-        for part in chunks(ids):
+        for condition in where_in(connection, repo.PAYMENT.c.id, ids):
             connection.execute(
                 update(repo.PAYMENT)
-                .where(repo.PAYMENT.c.id.in_(part), repo.PAYMENT.c.status == "due")
+                .where(condition, repo.PAYMENT.c.status == "due")
                 .values(status="batched", batch_id=batch.id, updated_at=now)
             )
         fire(session, Hook.PAYMENTS_BATCHED, ids)

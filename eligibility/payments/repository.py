@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from app.datahub.models import LegacyPayment
-from eligibility.grants.bulk import chunks
+from eligibility.grants.bulk import where_in
 from eligibility.grants.models import Grant
 from eligibility.payments.models import Payment, PaymentBatch, RecoveryItem
 
@@ -23,8 +23,8 @@ LEGACY: Table = LegacyPayment.__table__  # type: ignore[attr-defined]
 
 def payments_of(connection: Connection, grant_ids: Sequence[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {}
-    for part in chunks(list(grant_ids)):
-        statement = select(PAYMENT).where(PAYMENT.c.grant_id.in_(part)).order_by(PAYMENT.c.id)
+    for condition in where_in(connection, PAYMENT.c.grant_id, list(grant_ids)):
+        statement = select(PAYMENT).where(condition).order_by(PAYMENT.c.id)
         for row in connection.execute(statement):
             found.setdefault(row.grant_id, []).append(row)
     return found
@@ -32,8 +32,8 @@ def payments_of(connection: Connection, grant_ids: Sequence[int]) -> dict[int, l
 
 def recovered_payment_ids(connection: Connection, payment_ids: Sequence[int]) -> set[int]:
     found: set[int] = set()
-    for part in chunks(list(payment_ids)):
-        statement = select(RECOVERY.c.payment_id).where(RECOVERY.c.payment_id.in_(part))
+    for condition in where_in(connection, RECOVERY.c.payment_id, list(payment_ids)):
+        statement = select(RECOVERY.c.payment_id).where(condition)
         found.update(row[0] for row in connection.execute(statement))
     return found
 
@@ -43,20 +43,18 @@ def legacy_payments(
 ) -> dict[tuple[str, str], tuple[str, int]]:
     """(subject key, period) → (payment ref, amount) already paid by legacy systems."""
     found: dict[tuple[str, str], tuple[str, int]] = {}
-    for part in chunks(sorted(set(subject_keys))):
+    for condition in where_in(connection, LEGACY.c.subject_key, sorted(set(subject_keys))):
         statement = select(
             LEGACY.c.subject_key, LEGACY.c.period, LEGACY.c.payment_ref, LEGACY.c.amount_fen
-        ).where(LEGACY.c.benefit_code == benefit_code, LEGACY.c.subject_key.in_(part))
+        ).where(LEGACY.c.benefit_code == benefit_code, condition)
         for key, period, ref, amount in connection.execute(statement):
             found.setdefault((key, period), (ref, amount))
     return found
 
 
 def set_status(connection: Connection, payment_ids: Sequence[int], status: str, now: Any) -> None:
-    for part in chunks(list(payment_ids)):
-        connection.execute(
-            update(PAYMENT).where(PAYMENT.c.id.in_(part)).values(status=status, updated_at=now)
-        )
+    for condition in where_in(connection, PAYMENT.c.id, list(payment_ids)):
+        connection.execute(update(PAYMENT).where(condition).values(status=status, updated_at=now))
 
 
 def hold_or_release(connection: Connection, grant_id: int, hold: bool, now: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 
 from eligibility.grants import repository as grants_repo
-from eligibility.grants.bulk import insert_rows, utcnow
+from eligibility.grants.bulk import insert_rows, utcnow, where_in
 from eligibility.grants.context import SweepContext
 from eligibility.grants.lifecycle import GrantState
 from eligibility.grants.periods import month_of, period_of, periods_between, previous_period
@@ -213,7 +213,6 @@ def extend_ledgers(ctx: SweepContext, selection: Selection) -> None:
     touched = sorted(ctx.reconcile_ids)
     ctx.reconcile_ids.clear()
     rows: list[Any] = []
-    for part in range(0, len(touched), 5_000):
-        ids = touched[part : part + 5_000]
-        rows.extend(connection.execute(table.select().where(table.c.id.in_(ids))))
+    for condition in where_in(connection, table.c.id, touched):
+        rows.extend(connection.execute(table.select().where(condition)))
     reconcile(ctx, rows, full=True)
