@@ -166,11 +166,28 @@ def death_events(engine, ids: list[str], granted_keys: set[str], count: int, rat
     lock = threading.Lock()
 
     def consume() -> None:
-        while (item := arrivals.get()) is not None:
-            arrived, text = item
-            ingest_lines(engine, [text], as_of)  # commits: the grants are suspended now
+        """Take what has arrived (up to 100 events) and ingest it in one transaction."""
+        done = False
+        while not done:
+            items: list[tuple[float, str]] = []
+            item = arrivals.get()
+            while item is not None:
+                items.append(item)
+                if len(items) == 100:
+                    break
+                try:
+                    item = arrivals.get_nowait()
+                except queue.Empty:
+                    break
+            if item is None:  # the end: leave the marker for the other consumers
+                arrivals.put(None)
+                done = True
+            if not items:
+                continue
+            ingest_lines(engine, [text for _, text in items], as_of)  # committed: suspended
+            finished = time.perf_counter()
             with lock:
-                latencies.append(time.perf_counter() - arrived)
+                latencies.extend(finished - arrived for arrived, _ in items)
 
     threads = [threading.Thread(target=consume) for _ in range(consumers)]
     for thread in threads:
@@ -184,8 +201,7 @@ def death_events(engine, ids: list[str], granted_keys: set[str], count: int, rat
             "occurred_on": as_of.isoformat(), "record": {
                 "id_number": number, "date_of_death": as_of.isoformat(),
                 "source_kind": "hospital", "as_of": as_of.isoformat()}})))
-    for _ in threads:
-        arrivals.put(None)
+    arrivals.put(None)  # the end marker; each consumer puts it back for the next
     for thread in threads:
         thread.join()
     return sorted(latencies)

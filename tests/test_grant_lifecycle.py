@@ -224,7 +224,9 @@ def test_suspension_holds_payments_and_resumption_back_pays(engine: Engine) -> N
     [g] = grants_of(engine, sun)
     session, ctx = officer(engine, date(2025, 10, 2))
     with session:
-        suspend(ctx, session.get(type(g), g.id), "officer_hold", "待核实")  # type: ignore[arg-type]
+        held = session.get(type(g), g.id)
+        assert held is not None
+        suspend(ctx, [held], "officer_hold", "待核实")
         from eligibility.grants.review import finish
 
         finish(ctx)

@@ -149,6 +149,8 @@ def test_bad_lines_are_kept_with_a_reason_and_never_stop_the_others(engine: Engi
     assert all("440604195001011230" not in e for e in report.errors)
     again = ingest_lines(engine, lines, date(2025, 11, 2))
     assert again.duplicates == 1
+    alone = ingest_lines(engine, [lines[1]], date(2025, 11, 2))  # a bad event in a chunk of one
+    assert (alone.accepted, alone.rejected) == (0, 1)
     with Session(engine) as session:
         rejected = session.exec(select(LifeEvent).where(col(LifeEvent.status) == "rejected")).all()
     assert len(rejected) == 3

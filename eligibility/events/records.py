@@ -3,7 +3,8 @@ become pseudonymous keys (checksum validated, GB 11643), mobiles a blind index, 
 go encrypted into ``pii``; the row is inserted or, by its natural key, updated (its
 ``updated_at`` moves, so the next incremental sweep sees the subject).
 
-A deregistration carries only the USCC and the new status and updates the held row.
+One statement per record (``INSERT ... ON CONFLICT (natural key) DO UPDATE``). A
+deregistration carries only the USCC and the new status and updates the held row.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy import Table, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from stdnum.cn import ric, uscc
 
@@ -89,13 +92,11 @@ def upsert_record(connection: Connection, dataset_name: str, record: dict[str, A
     spec = dataset(dataset_name)
     row = storage_row(spec, record, source_dept)
     table = _table(dataset_name)
-    key = _natural_key(spec, row)
-    match = and_(*(table.c[column] == value for column, value in key.items()))
-    existing = connection.execute(select(table.c.id).where(match)).scalar()
-    if existing is None:
-        connection.execute(insert(table).values(**row))
-    else:
-        connection.execute(update(table).where(table.c.id == existing).values(**row))
+    key = list(_natural_key(spec, row))
+    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(table).values(**row)
+    changes = {column: statement.excluded[column] for column in row if column not in key}
+    connection.execute(statement.on_conflict_do_update(index_elements=key, set_=changes))
     return row
 
 

@@ -19,6 +19,20 @@ def find_event(session: Session, source_dept: str, event_id: str) -> LifeEvent |
     return session.exec(statement).first()
 
 
+def held_identities(
+    session: Session, identities: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (department, event id) pairs are already held (one query for a chunk)."""
+    ids = sorted({event_id for _, event_id in identities})
+    if not ids:
+        return set()
+    statement = select(LifeEvent.source_dept, LifeEvent.event_id).where(
+        col(LifeEvent.event_id).in_(ids)
+    )
+    wanted = set(identities)
+    return {(dept, event_id) for dept, event_id in session.exec(statement).all()} & wanted
+
+
 def bundle_facts(session: Session, certificate_no: str) -> list[dict[str, Any]]:
     statement = select(LifeEvent).where(
         col(LifeEvent.correlation_key) == certificate_no, col(LifeEvent.status) == "accepted",

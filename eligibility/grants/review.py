@@ -147,16 +147,20 @@ def confirm(ctx: SweepContext, grant_id: int, accepted: bool) -> Grant:
     return grant
 
 
-def suspend(ctx: SweepContext, grant: Grant, reason: str, detail: str = "") -> None:
-    """Stop payments at once: the grant's unbatched payments are held."""
-    payments_repo.hold_or_release(ctx.connection, grant.id or 0, hold=True, now=utcnow())
-    transition(ctx, grant, GrantState.SUSPENDED, reason, detail)
+def suspend(
+    ctx: SweepContext, grants: list[Grant], reason: str, detail: str = ""
+) -> None:
+    """Stop payments at once: the grants' unbatched payments are held (one statement)."""
+    ids = [g.id for g in grants if g.id is not None]
+    payments_repo.hold_or_release(ctx.connection, ids, hold=True, now=utcnow())
+    for grant in grants:
+        transition(ctx, grant, GrantState.SUSPENDED, reason, detail)
 
 
 def resume(ctx: SweepContext, grant_id: int, reason: str) -> Grant:
     """Lift a suspension: held payments are due again and missed periods are back-paid."""
     grant = _open_grant(ctx, grant_id, GrantState.SUSPENDED)
-    payments_repo.hold_or_release(ctx.connection, grant_id, hold=False, now=utcnow())
+    payments_repo.hold_or_release(ctx.connection, [grant_id], hold=False, now=utcnow())
     transition(ctx, grant, GrantState.GRANTED, reason)
     ctx.reconcile_ids.add(grant_id)
     _finish(ctx)

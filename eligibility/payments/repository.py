@@ -57,13 +57,16 @@ def set_status(connection: Connection, payment_ids: Sequence[int], status: str, 
         connection.execute(update(PAYMENT).where(condition).values(status=status, updated_at=now))
 
 
-def hold_or_release(connection: Connection, grant_id: int, hold: bool, now: Any) -> None:
-    """Suspension holds the grant's unbatched payments; resumption releases them."""
+def hold_or_release(
+    connection: Connection, grant_ids: Sequence[int], hold: bool, now: Any
+) -> None:
+    """Suspension holds the grants' unbatched payments; resumption releases them."""
     old, new = ("due", "held") if hold else ("held", "due")
-    connection.execute(
-        update(PAYMENT).where(PAYMENT.c.grant_id == grant_id, PAYMENT.c.status == old)
-        .values(status=new, updated_at=now)
-    )
+    for condition in where_in(connection, PAYMENT.c.grant_id, list(grant_ids)):
+        connection.execute(
+            update(PAYMENT).where(condition, PAYMENT.c.status == old)
+            .values(status=new, updated_at=now)
+        )
 
 
 def payable_for_batch(connection: Connection, period: str) -> list[Any]:
