@@ -5,10 +5,12 @@ schedule for the years it knows; beyond them Monday to Friday is assumed."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
 
+@lru_cache(maxsize=8192)
 def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
@@ -16,6 +18,7 @@ def is_working_day(day: date) -> bool:
         return day.weekday() < 5
 
 
+@lru_cache(maxsize=8192)
 def add_working_days(start: date, days: int) -> date:
     """The ``days``-th working day after ``start`` (``start`` itself does not count)."""
     day = start
