@@ -245,7 +245,8 @@ def _amend_grants(
             # A new tier applies from the month after it was reached; a new amount for the same
             # tier (a dated parameter) from the month it takes effect.
             began = since.get(key, month_of(ctx.as_of))
-            from_period = next_period(began) if grant.tier != tier else began
+            shift = grant.tier != tier and policy.retier_rule is StartRule.NEXT_PERIOD
+            from_period = next_period(began) if shift else began
             if grant.period_kind == "year":
                 from_period = from_period[:4]
         detail = f"tier {grant.tier} → {tier}, amount {grant.amount_fen} → {amount} fen"

@@ -62,6 +62,10 @@ class PolicySpec:
     benefit_kind: BenefitKind
     period_kind: str = "none"  # month, year, once, none
     start_rule: StartRule = StartRule.SAME_PERIOD
+    # A new tier applies from the period after the one in which the evaluation first shows it
+    # (NEXT_PERIOD), or from that period itself when the policy's own rule already shifts it
+    # (SAME_PERIOD, e.g. a tier by "age at the end of last month").
+    retier_rule: StartRule = StartRule.NEXT_PERIOD
     process: tuple[ProcessStep, ...] = ()  # empty: auto-grant
     notice_working_days: int = 5
     effective_from: date = date(2000, 1, 1)
