@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     # signing key as base64 of its 32-byte seed (unset: a generated key stored encrypted).
     audit_hash_algorithm: Literal["sha256", "sm3"] = "sha256"
     audit_signing_key: SecretStr | None = None
+    # Auto-grant pipeline (eligibility.sweeps / grants / payments).
+    # Dotted path "module:attribute" of the evaluation backend the sweep calls (the seam to the
+    # policy engine); tests point it at a backend written in test code.
+    sweep_backend: str = "eligibility.sweeps.engine_backend:backend"
+    sweep_shards: int = 4  # shards per subject kind in a distributed full sweep
+    sweep_lease_seconds: int = 300  # a shard whose lease expires is redone by another worker
+    backpay_months: int = 12  # how far back missed periods are paid when data arrives late
+    review_amount_threshold_fen: int = 1_000_000  # grants above this go to manual review
     sms: SmsSettings = SmsSettings()
 
     @model_validator(mode="after")

@@ -18,6 +18,8 @@
   from the database (SQLite or PostgreSQL).
 - ``service``: preview (impact on the population held) and explain-by-ID used by the CLI.
 
-Not here: policy lifecycle persistence, grants, payments and sweeps (they consume this package's
-results: see ``evaluator.EvaluationRun`` and ``explain.Explanation``).
+The auto-grant pipeline built on these lives in sub-packages: ``sweeps`` (who is evaluated when,
+sharded across workers), ``grants`` (decisions with provenance, the grant lifecycle, the review
+queue), ``payments`` (the ledger and payment batches) and ``events`` (life events correlated with
+durable_rules). Not here yet: policy lifecycle persistence (draft → approved, four eyes).
 """

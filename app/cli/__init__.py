@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import audit, data, db, demo, notifications, policy
+from app.cli import audit, data, db, demo, events, grants, notifications, payments, policy, sweep
 
 cli = typer.Typer(
     name="mianshen",
@@ -21,6 +21,10 @@ cli.add_typer(audit.app, name="audit")
 cli.add_typer(policy.app, name="policy")
 cli.command("demo")(demo.demo)
 cli.command("explain")(policy.explain)
+cli.command("sweep")(sweep.sweep)
+cli.add_typer(grants.app, name="grants")
+cli.add_typer(payments.app, name="payments")
+cli.add_typer(events.app, name="events")
 
 
 def main() -> None:

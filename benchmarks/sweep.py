@@ -1,0 +1,277 @@
+"""Benchmark of the auto-grant pipeline on PostgreSQL; prints its figures.
+
+1. full sweep of N persons and M enterprises, decisions, grants and ledger persisted (goal for
+   1M + 100k: <= 60 s);
+2. incremental nightly sweep with 1 % of the persons changed (goal <= 5 s);
+3. death events arriving at 200/s: time from arrival to the person's grants being suspended
+   (committed), p50 / p99 / max (goal p99 <= 1 s);
+and the peak resident memory of the process. ``--persons 10000000 --enterprises 1000000`` is the
+large run (goal <= 10 min, <= 8 GB).
+
+Data: with ``--data synth`` the city comes from the data platform's synthesiser and import
+(``app.datahub.synth`` / ``service``, another branch); ``--data direct`` (default while those are
+not merged) COPYs a synthetic registry straight into the tables: valid ID numbers (so events can
+name people), an age pyramid, 户籍 mostly in 440604, a few without mobile.
+
+Evaluation: ``--backend`` names the evaluation backend (``module:attribute``); the default is
+the production one (the policy engine). Until the engine is merged, run with
+``--backend tests.support.evaluator:backend`` (a small Polars evaluator of four test policies);
+figures are then indicative of the pipeline, not of the real policy catalog.
+
+    python benchmarks/sweep.py --persons 1000000 --enterprises 100000 \\
+        --backend tests.support.evaluator:backend
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import random
+import resource
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--enterprises", type=int, default=100_000)
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="mianshen_bench_sweep")
+    parser.add_argument("--backend", default=None, help="evaluation backend module:attribute")
+    parser.add_argument("--data", choices=("direct", "synth"), default="direct")
+    parser.add_argument("--events", type=int, default=2_000, help="death events to send")
+    parser.add_argument("--rate", type=float, default=200.0, help="death events per second")
+    parser.add_argument("--consumers", type=int, default=4, help="event-processing threads")
+    parser.add_argument("--as-of", default="2025-11-03")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args()
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def create_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def id_number(birth: date, sequence: int) -> str:
+    from stdnum.cn import ric
+
+    body = f"440600{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def load_direct(url: str, persons: int, enterprises: int, as_of: date) -> list[str]:
+    """COPY a registry and enterprises straight into storage; returns the persons' ID numbers."""
+    from stdnum.cn import uscc
+
+    from app.privacy import keyring
+
+    ring = keyring()
+    rng = random.Random(7)
+    now = datetime.now(UTC) - timedelta(days=1)  # loaded yesterday, before any sweep
+    ids: list[str] = []
+    with psycopg.connect(url) as connection, connection.cursor() as cursor:
+        with cursor.copy(
+            "COPY person (source_dept, as_of, pii, row_hash, updated_at, subject_key, sex, "
+            "birth_date, region_code, mobile_index, status) FROM STDIN"
+        ) as copy:
+            used: dict[date, int] = {}
+            for n in range(persons):
+                age = min(int(rng.expovariate(1 / 38)), 104)
+                birth = as_of - timedelta(days=age * 365 + rng.randrange(365))
+                while used.get(birth, 0) >= 1000:  # 1,000 sequence numbers per birth date
+                    birth -= timedelta(days=1)
+                used[birth] = used.get(birth, 0) + 1
+                number = id_number(birth, used[birth] - 1)
+                ids.append(number)
+                region = "440604" if rng.random() < 0.85 else "440605"
+                mobile = None if rng.random() < 0.03 else ring.mobile_index(f"138{n:08d}")
+                copy.write_row(("public_security", as_of, None, "0" * 32, now,
+                                ring.subject_key(number), "MF"[n % 2], birth, region, mobile,
+                                "active"))
+        with cursor.copy(
+            "COPY enterprise (source_dept, as_of, pii, row_hash, updated_at, uscc, name, kind, "
+            "industry_code, size_class, region_code, registration_date, status, legal_rep_key) "
+            "FROM STDIN"
+        ) as copy:
+            for n in range(enterprises):
+                body = f"91440604{n:09d}"
+                code = body + uscc.calc_check_digit(body + "0")
+                copy.write_row(("market_regulation", as_of, None, "0" * 32, now, code,
+                                f"企业{n}", "enterprise", "C13",
+                                ("micro", "small", "medium", "large")[n % 4],
+                                "440604" if n % 5 else "440605", date(2015, 1, 1) +
+                                timedelta(days=n % 3000), "active", "0" * 32))
+        connection.commit()
+        cursor.execute("ANALYZE")
+    return ids
+
+
+def load_synth(url: str, persons: int, enterprises: int, as_of: date) -> list[str]:
+    from app.datahub import service, synth  # type: ignore[attr-defined]
+    from app.db import engine_for
+
+    city = Path(os.environ.get("MIANSHEN_HOME", "var")) / "bench-city"
+    synth.generate_city(city, persons=persons, enterprises=enterprises, seed=1, as_of=as_of)
+    service.import_path(engine_for(url), city)
+    return []  # events then need ID numbers from the city files; not wired yet
+
+
+def timed(label: str, function, *args, **kwargs):
+    start = time.perf_counter()
+    value = function(*args, **kwargs)
+    seconds = time.perf_counter() - start
+    print(f"{label}: {seconds:.1f} s (peak memory {peak_memory_mb():,.0f} MB)", flush=True)
+    return value, seconds
+
+
+def touch_one_percent(url: str) -> int:
+    with psycopg.connect(url) as connection:
+        changed = connection.execute(
+            "UPDATE person SET region_code = CASE region_code WHEN '440604' THEN '440605' "
+            "ELSE '440604' END, updated_at = now() + interval '1 second' "
+            "WHERE id % 100 = 7"
+        ).rowcount
+        connection.commit()
+    return changed
+
+
+def death_events(engine, ids: list[str], granted_keys: set[str], count: int, rate: float,
+                 consumers: int, as_of: date) -> list[float]:
+    from app.privacy import keyring
+    from eligibility.events.service import ingest_lines
+
+    ring = keyring()
+    chosen = [i for i in ids if ring.subject_key(i) in granted_keys][:count]
+    arrivals: queue.Queue[tuple[float, str] | None] = queue.Queue()
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def consume() -> None:
+        """Take what has arrived (up to 100 events) and ingest it in one transaction."""
+        done = False
+        while not done:
+            items: list[tuple[float, str]] = []
+            item = arrivals.get()
+            while item is not None:
+                items.append(item)
+                if len(items) == 100:
+                    break
+                try:
+                    item = arrivals.get_nowait()
+                except queue.Empty:
+                    break
+            if item is None:  # the end: leave the marker for the other consumers
+                arrivals.put(None)
+                done = True
+            if not items:
+                continue
+            ingest_lines(engine, [text for _, text in items], as_of)  # committed: suspended
+            finished = time.perf_counter()
+            with lock:
+                latencies.extend(finished - arrived for arrived, _ in items)
+
+    threads = [threading.Thread(target=consume) for _ in range(consumers)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    for index, number in enumerate(chosen):
+        due = start + index / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        arrivals.put((due, json.dumps({
+            "event_id": f"BENCH-D-{index}", "kind": "death", "source_dept": "health",
+            "occurred_on": as_of.isoformat(), "record": {
+                "id_number": number, "date_of_death": as_of.isoformat(),
+                "source_kind": "hospital", "as_of": as_of.isoformat()}})))
+    arrivals.put(None)  # the end marker; each consumer puts it back for the next
+    for thread in threads:
+        thread.join()
+    return sorted(latencies)
+
+
+def main() -> None:
+    args = parse()
+    as_of = date.fromisoformat(args.as_of)
+    url = create_database(args.admin_url, args.database)
+    os.environ["MIANSHEN_DATABASE_URL"] = url
+    os.environ.pop("MIANSHEN_REDIS_URL", None)
+    if args.backend:
+        os.environ["MIANSHEN_SWEEP_BACKEND"] = args.backend
+    from sqlalchemy import text
+
+    from app import migrations
+    from app.db import engine_for
+    from eligibility.sweeps.service import run_sweep
+
+    migrations.upgrade(url)
+    engine = engine_for(url)
+    backend = os.environ.get("MIANSHEN_SWEEP_BACKEND", "default")
+    print(f"PostgreSQL database {args.database}; {args.persons:,} persons, "
+          f"{args.enterprises:,} enterprises; backend {backend}")
+    loader = load_synth if args.data == "synth" else load_direct
+    ids, _ = timed("load data", loader, url, args.persons, args.enterprises, as_of)
+
+    report, full_seconds = timed("full sweep", run_sweep, as_of, full=True, engine=engine,
+                                 distributed=False)
+    print(f"  {json.dumps(report.counts, sort_keys=True)}")
+    with engine.connect() as connection:
+        held = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("decision", "benefit_grant", "grant_event", "payment")}
+    print(f"  persisted: {held}")
+
+    changed = touch_one_percent(url)
+    report, incremental_seconds = timed(f"incremental sweep ({changed:,} persons changed)",
+                                        run_sweep, as_of, engine=engine, distributed=False)
+    print(f"  {json.dumps(report.counts, sort_keys=True)}")
+
+    latencies: list[float] = []
+    if ids and args.events:
+        with engine.connect() as connection:
+            granted = {row[0] for row in connection.execute(text(
+                "SELECT DISTINCT subject_key FROM benefit_grant WHERE state = 'granted' "
+                "AND subject_kind = 'person'"))}
+        latencies, seconds = timed(
+            f"death events at {args.rate:.0f}/s", death_events, engine, ids, granted,
+            args.events, args.rate, args.consumers, as_of,
+        )
+        if latencies:
+            def pct(p: float) -> float:
+                return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
+
+            print(f"  {len(latencies):,} deaths in {seconds:.1f} s "
+                  f"({len(latencies) / seconds:.0f}/s): suspended after p50 "
+                  f"{pct(0.5) * 1000:.0f} ms, p99 {pct(0.99) * 1000:.0f} ms, "
+                  f"max {latencies[-1] * 1000:.0f} ms")
+    print("\nsummary")
+    print(f"  full sweep          {full_seconds:8.1f} s   (goal for 1M + 100k: <= 60 s)")
+    print(f"  incremental (1 %)   {incremental_seconds:8.1f} s   (goal: <= 5 s)")
+    if latencies:
+        p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
+        print(f"  death → suspended   p99 {p99:.0f} ms   (goal: <= 1000 ms at 200/s)")
+    print(f"  peak memory         {peak_memory_mb():8,.0f} MB")
+    engine.dispose()
+    if not args.keep:
+        with psycopg.connect(args.admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""All queries of life events, bundles, follow-up tasks and re-evaluation requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from eligibility.events.models import EventBundle, EventTask, LifeEvent, ReevaluationRequest
+from eligibility.grants.bulk import utcnow
+
+
+def find_event(session: Session, source_dept: str, event_id: str) -> LifeEvent | None:
+    statement = select(LifeEvent).where(
+        col(LifeEvent.source_dept) == source_dept, col(LifeEvent.event_id) == event_id
+    )
+    return session.exec(statement).first()
+
+
+def held_identities(
+    session: Session, identities: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (department, event id) pairs are already held (one query for a chunk)."""
+    ids = sorted({event_id for _, event_id in identities})
+    if not ids:
+        return set()
+    statement = select(LifeEvent.source_dept, LifeEvent.event_id).where(
+        col(LifeEvent.event_id).in_(ids)
+    )
+    wanted = set(identities)
+    return {(dept, event_id) for dept, event_id in session.exec(statement).all()} & wanted
+
+
+def bundle_facts(session: Session, certificate_no: str) -> list[dict[str, Any]]:
+    statement = select(LifeEvent).where(
+        col(LifeEvent.correlation_key) == certificate_no, col(LifeEvent.status) == "accepted",
+        col(LifeEvent.kind).in_(["birth_certificate", "hukou_registration"]),
+    )
+    return [json.loads(e.fact) for e in session.exec(statement.order_by(col(LifeEvent.id))).all()]
+
+
+def bundle(session: Session, kind: str, correlation_key: str) -> EventBundle | None:
+    statement = select(EventBundle).where(
+        col(EventBundle.kind) == kind, col(EventBundle.correlation_key) == correlation_key
+    )
+    return session.exec(statement).first()
+
+
+def task(session: Session, kind: str, correlation_key: str) -> EventTask | None:
+    statement = select(EventTask).where(
+        col(EventTask.kind) == kind, col(EventTask.correlation_key) == correlation_key
+    )
+    return session.exec(statement).first()
+
+
+def unbundled_birth_certificates(session: Session) -> list[str]:
+    """Certificate numbers whose bundle is not complete and that have no reminder yet."""
+    bundled = select(EventBundle.correlation_key).where(col(EventBundle.kind) == "birth")
+    reminded = select(EventTask.correlation_key).where(
+        col(EventTask.kind) == "birth_registration_missing"
+    )
+    statement = select(LifeEvent.correlation_key).where(
+        col(LifeEvent.kind) == "birth_certificate", col(LifeEvent.status) == "accepted",
+        col(LifeEvent.correlation_key).not_in(bundled),
+        col(LifeEvent.correlation_key).not_in(reminded),
+    )
+    return sorted({key for key in session.exec(statement.distinct()).all() if key})
+
+
+def request_reevaluation(
+    session: Session, subject_kind: str, keys: Sequence[str], reason: str
+) -> int:
+    now = utcnow()
+    for key in keys:
+        session.add(ReevaluationRequest(
+            subject_kind=subject_kind, subject_key=key, reason=reason, requested_at=now
+        ))
+    return len(keys)
+
+
+def open_tasks(session: Session) -> list[EventTask]:
+    statement = select(EventTask).where(col(EventTask.status) == "open")
+    return list(session.exec(statement.order_by(col(EventTask.id))).all())

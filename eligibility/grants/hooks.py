@@ -1,0 +1,70 @@
+"""Hook registry: other domains react to grant changes and deaths inside the same transaction.
+
+Notifications register a ``GRANT_CHANGED`` hook to write outbox rows (granted, suspended,
+ended, tier changed, confirmation needed, notice started) and a ``SUBJECT_DIED`` hook to cancel
+pending messages; e-certificates register hooks to issue on ``granted`` and to revoke on death
+or end. Hooks receive the caller's session and a batch (sweeps fire thousands at once); they
+must only flush, never commit. A failing hook fails the whole unit of work, so nothing is half
+done.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session
+
+
+class Hook(StrEnum):
+    GRANT_CHANGED = "grant_changed"  # payload: Sequence[GrantChange]
+    SUBJECT_DIED = "subject_died"  # payload: Sequence[Death]
+    PAYMENTS_BATCHED = "payments_batched"  # payload: Sequence[int] (payment ids)
+
+
+@dataclass(frozen=True)
+class GrantChange:
+    grant_id: int
+    policy_id: str
+    subject_kind: str
+    subject_key: str
+    from_state: str | None
+    to_state: str
+    reason: str
+    effective_date: date
+    amount_fen: int | None = None
+    tier: str | None = None
+
+
+@dataclass(frozen=True)
+class Death:
+    subject_key: str
+    date_of_death: date
+    event_id: int | None  # life_event id, when it came as an event
+
+
+HookFunction = Callable[[Session, Sequence[Any]], None]
+_registry: dict[Hook, list[HookFunction]] = defaultdict(list)
+
+
+def register(hook: Hook, function: HookFunction) -> HookFunction:
+    """Register ``function`` for ``hook`` (idempotent); usable as a decorator factory's target."""
+    if function not in _registry[hook]:
+        _registry[hook].append(function)
+    return function
+
+
+def unregister(hook: Hook, function: HookFunction) -> None:
+    if function in _registry[hook]:
+        _registry[hook].remove(function)
+
+
+def fire(session: Session, hook: Hook, payload: Sequence[Any]) -> None:
+    if not payload:
+        return
+    for function in list(_registry[hook]):
+        function(session, payload)

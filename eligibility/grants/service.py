@@ -1,0 +1,376 @@
+"""From evaluation results to decisions and grant changes, in bulk.
+
+``apply_results`` compares a policy's evaluation frame with the current decisions: only subjects
+whose outcome (eligible, tier, amount) changed get a new decision, written with its provenance
+(policy version, parameter values, input snapshot and its hash, engine version, the condition
+values that explain it). Each changed outcome then moves the subject's grant: a new match
+creates a grant (flagged ones wait in the manual review queue, others enter the policy's
+process or are granted at once), a changed amount re-tiers it from the month after, and a lost
+eligibility ends it (death, moved away, deregistered, status lost) or withdraws it before it
+was granted. Ledger work is left to ``eligibility.payments.service`` through the context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import bindparam, update
+
+from eligibility.grants import repository as repo
+from eligibility.grants.bulk import allocate_ids, insert_rows, utcnow
+from eligibility.grants.context import SweepContext
+from eligibility.grants.hooks import GrantChange
+from eligibility.grants.lifecycle import (
+    PRE_GRANT_STATES,
+    EndReason,
+    GrantState,
+    ReviewFlag,
+    encode_steps,
+    initial_state,
+)
+from eligibility.grants.models import ReviewItem
+from eligibility.grants.periods import month_of, next_period
+from eligibility.grants.probing import change_month, eligible_since
+from eligibility.grants.workdays import add_working_days
+from eligibility.sweeps.backend import RESULT_COLUMNS, PolicySpec, ProcessStep, StartRule
+
+REVIEW_ITEM = ReviewItem.__table__  # type: ignore[attr-defined]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def changed_outcomes(result: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ``result`` whose outcome differs from the current decision (a subject never
+    decided counts as not eligible), with the current decision's id and seq attached."""
+    joined = result.join(current, on="subject_key", how="left")
+    was_eligible = pl.col("cur_eligible").fill_null(False)
+    differs = (
+        (pl.col("eligible") != was_eligible)
+        | (pl.col("eligible") & pl.col("tier").ne_missing(pl.col("cur_tier")))
+        | (pl.col("eligible") & pl.col("amount_fen").ne_missing(pl.col("cur_amount_fen")))
+    )
+    return joined.filter(differs)
+
+
+def apply_results(
+    ctx: SweepContext, policy: PolicySpec, frames: Any, result: pl.DataFrame, keys: repo.Keys
+) -> int:
+    """Persist the changed outcomes of one policy over the evaluated subjects; returns how many
+    decisions were written."""
+    result = result.with_columns(
+        pl.col("tier").cast(pl.String), pl.col("amount_fen").cast(pl.Int64),
+        pl.col("eligible").fill_null(False),
+    )
+    current = repo.current_decisions(ctx.connection, policy.id, keys)
+    changed = changed_outcomes(result, current)
+    if changed.is_empty():
+        return 0
+    flags = review_flags(ctx, policy, changed)
+    decision_ids = _write_decisions(ctx, policy, frames, changed, flags)
+    _move_grants(ctx, policy, changed, decision_ids, flags)
+    ctx.counts["decisions"] += changed.height
+    return changed.height
+
+
+def review_flags(
+    ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame
+) -> dict[str, list[str]]:
+    """Reasons a newly eligible subject needs an officer before anything is granted."""
+    eligible = changed.filter(pl.col("eligible"))
+    keys = eligible["subject_key"].to_list()
+    if not keys:
+        return {}
+    flags: dict[str, list[str]] = {key: [] for key in keys}
+    connection = ctx.connection
+    if policy.subject_kind == "person":
+        for key in repo.keys_with_disagreement(connection, keys):
+            flags[key].append(ReviewFlag.DEPARTMENTS_DISAGREE)
+        for key in repo.keys_without_mobile(connection, keys):
+            flags[key].append(ReviewFlag.NO_MOBILE)
+    threshold = ctx.review_threshold(policy)
+    above = eligible.filter(pl.col("amount_fen") > threshold)["subject_key"].to_list()
+    for key in above:
+        flags[key].append(ReviewFlag.AMOUNT_ABOVE_THRESHOLD)
+    for key in repo.keys_refusing_automation(connection, keys):
+        flags[key].append(ReviewFlag.REFUSED_AUTOMATION)
+    return {key: sorted(found) for key, found in flags.items() if found}
+
+
+def _write_decisions(
+    ctx: SweepContext, policy: PolicySpec, frames: Any, changed: pl.DataFrame,
+    flags: dict[str, list[str]],
+) -> dict[str, int]:
+    connection = ctx.connection
+    keys = changed["subject_key"].to_list()
+    snapshots = ctx.backend.snapshot(frames, keys)
+    bookkeeping = {*RESULT_COLUMNS, "decision_id", "seq"}
+    conditions = [c for c in changed.columns if c not in bookkeeping and not c.startswith("cur_")]
+    explanations = (
+        changed.select(pl.struct(conditions).struct.json_encode()).to_series().to_list()
+        if conditions else ["{}"] * changed.height
+    )
+    superseded = [i for i in changed["decision_id"].to_list() if i is not None]
+    repo.supersede(connection, superseded)
+    ids = allocate_ids(connection, repo.DECISION, changed.height)
+    parameters = _canonical(policy.parameters_at(ctx.as_of))
+    now = utcnow()
+    rows = []
+    for index, row in enumerate(changed.select((*RESULT_COLUMNS, "seq")).iter_rows()):
+        key, eligible, tier, amount, seq = row
+        inputs = _canonical(snapshots.get(key, {}))
+        rows.append({
+            "id": ids[index], "policy_id": policy.id, "policy_version": policy.version,
+            "subject_kind": policy.subject_kind, "subject_key": key, "seq": (seq or 0) + 1,
+            "is_current": True, "as_of": ctx.as_of, "eligible": bool(eligible), "tier": tier,
+            "amount_fen": amount, "flags": ",".join(flags.get(key, [])),
+            "parameters": parameters, "inputs_hash": hashlib.sha256(inputs.encode()).hexdigest(),
+            "inputs": inputs, "explanation": explanations[index],
+            "engine_version": ctx.engine_version, "sweep_id": ctx.sweep_id, "created_at": now,
+        })
+    insert_rows(connection, repo.DECISION, rows)
+    return {row["subject_key"]: row["id"] for row in rows}
+
+
+def _move_grants(
+    ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame, decision_ids: dict[str, int],
+    flags: dict[str, list[str]],
+) -> None:
+    keys = changed["subject_key"].to_list()
+    open_by_key = {g.subject_key: g for g in repo.open_grants(ctx.connection, policy.id, keys)}
+    outcome = {row[0]: row for row in changed.select(RESULT_COLUMNS).iter_rows()}
+    new = [k for k in keys if outcome[k][1] and k not in open_by_key]
+    amended = [k for k in keys if outcome[k][1] and k in open_by_key]
+    lost = [k for k in keys if not outcome[k][1] and k in open_by_key]
+    if new:
+        create_grants(ctx, policy, [outcome[k] for k in new], decision_ids, flags)
+    if amended:
+        _amend_grants(ctx, policy, [(open_by_key[k], outcome[k]) for k in amended], decision_ids)
+    if lost:
+        close_grants(ctx, policy, [open_by_key[k] for k in lost], decision_ids)
+
+
+def create_grants(
+    ctx: SweepContext, policy: PolicySpec, outcomes: Sequence[tuple[Any, ...]],
+    decision_ids: dict[str, int], flags: dict[str, list[str]],
+) -> None:
+    connection = ctx.connection
+    keys = [row[0] for row in outcomes]
+    current = month_of(ctx.as_of)
+    since = eligible_since(ctx, policy, keys) if policy.recurring else {}
+    episodes = repo.last_episodes(connection, policy.id, keys)
+    ids = allocate_ids(connection, repo.GRANT, len(outcomes))
+    now = utcnow()
+    grants, events, amounts, reviews = [], [], [], []
+    for grant_id, (key, _, tier, amount) in zip(ids, outcomes, strict=True):
+        key_flags = flags.get(key, [])
+        state, remaining = initial_state(key_flags, policy.process)
+        eligible_month = since.get(key, current)
+        start_period = eligible_month if policy.period_kind != "year" else eligible_month[:4]
+        if policy.start_rule is StartRule.NEXT_PERIOD:
+            start_period = next_period(start_period)
+        start_date = ctx.as_of if eligible_month == current else _first_of(eligible_month)
+        notice_days = (
+            policy.notice_working_days if ProcessStep.PUBLIC_NOTICE in policy.process else None
+        )
+        notice_end = (
+            add_working_days(ctx.as_of, policy.notice_working_days)
+            if state is GrantState.PUBLIC_NOTICE else None
+        )
+        grants.append({
+            "id": grant_id, "policy_id": policy.id, "policy_version": policy.version,
+            "subject_kind": policy.subject_kind, "subject_key": key,
+            "episode": episodes.get(key, 0) + 1, "state": state.value, "is_open": True,
+            "benefit_kind": policy.benefit_kind.value,
+            "benefit_code": policy.legacy_benefit_code or policy.id,
+            "period_kind": policy.period_kind if policy.pays_money else "none",
+            "amount_fen": amount, "tier": tier, "decision_id": decision_ids[key],
+            "start_period": start_period if policy.pays_money else None,
+            "start_date": start_date, "end_date": None, "end_reason": None,
+            "process_steps": encode_steps(remaining),
+            "notice_started_on": ctx.as_of if notice_end else None,
+            "notice_ends_on": notice_end, "notice_remaining_days": notice_days,
+            "review_flags": ",".join(key_flags), "paid_through": None,
+            "created_at": now, "updated_at": now,
+        })
+        detail = f"flags: {', '.join(key_flags)}" if key_flags else (
+            "auto-grant" if state is GrantState.GRANTED else f"process: {state.value}"
+        )
+        events.append(_event(grant_id, None, state, "matched", detail, ctx, decision_ids[key], now))
+        if policy.pays_money and amount is not None:
+            amounts.append({
+                "grant_id": grant_id, "from_period": start_period, "amount_fen": amount,
+                "tier": tier, "decision_id": decision_ids[key], "created_at": now,
+            })
+        if state in (GrantState.MANUAL_REVIEW, GrantState.INTERNAL_REVIEW):
+            reviews.append({
+                "grant_id": grant_id, "status": "open", "created_at": now,
+                "kind": "flagged" if state is GrantState.MANUAL_REVIEW else "internal",
+                "reasons": ",".join(key_flags), "decided_at": None, "officer": None, "note": None,
+            })
+        ctx.changes.append(GrantChange(
+            grant_id, policy.id, policy.subject_kind, key, None, state.value, "matched",
+            ctx.as_of, amount, tier,
+        ))
+        if state is GrantState.GRANTED:
+            ctx.reconcile_ids.add(grant_id)
+    insert_rows(connection, repo.GRANT, grants)
+    insert_rows(connection, repo.GRANT_EVENT, events)
+    insert_rows(connection, repo.GRANT_AMOUNT, amounts)
+    insert_rows(connection, REVIEW_ITEM, reviews)
+    ctx.counts["grants_created"] += len(grants)
+
+
+def _amend_grants(
+    ctx: SweepContext, policy: PolicySpec, pairs: Sequence[tuple[Any, tuple[Any, ...]]],
+    decision_ids: dict[str, int],
+) -> None:
+    connection = ctx.connection
+    now = utcnow()
+    retier_keys = [
+        g.subject_key for g, _ in pairs
+        if g.state not in PRE_GRANT_STATES and policy.recurring
+    ]
+    since = change_month(ctx, policy, retier_keys, {g.subject_key: o for g, o in pairs})
+    for grant, (key, _, tier, amount) in pairs:
+        state = GrantState(grant.state)
+        from_period = grant.start_period
+        if state not in PRE_GRANT_STATES and policy.recurring:
+            # A new tier applies from the month after it was reached; a new amount for the same
+            # tier (a dated parameter) from the month it takes effect.
+            began = since.get(key, month_of(ctx.as_of))
+            shift = grant.tier != tier and policy.retier_rule is StartRule.NEXT_PERIOD
+            from_period = next_period(began) if shift else began
+            if grant.period_kind == "year":
+                from_period = from_period[:4]
+        detail = f"tier {grant.tier} → {tier}, amount {grant.amount_fen} → {amount} fen"
+        if from_period and state not in PRE_GRANT_STATES:
+            detail += f", from {from_period}"
+        connection.execute(
+            update(repo.GRANT).where(repo.GRANT.c.id == grant.id).values(
+                amount_fen=amount, tier=tier, decision_id=decision_ids[key], updated_at=now
+            )
+        )
+        if policy.pays_money and amount is not None and from_period:
+            _set_schedule(ctx, grant.id, from_period, amount, tier, decision_ids[key], now)
+        reason = "amount_changed" if state in PRE_GRANT_STATES else "retiered"
+        insert_rows(connection, repo.GRANT_EVENT, [
+            _event(grant.id, state, state, reason, detail, ctx, decision_ids[key], now)
+        ])
+        ctx.changes.append(GrantChange(
+            grant.id, policy.id, policy.subject_kind, key, state.value, state.value, reason,
+            ctx.as_of, amount, tier,
+        ))
+        ctx.reconcile_ids.add(grant.id)
+        ctx.counts["grants_retiered"] += 1
+
+
+def _set_schedule(
+    ctx: SweepContext, grant_id: int, from_period: str, amount: int, tier: str | None,
+    decision_id: int, now: Any,
+) -> None:
+    table = repo.GRANT_AMOUNT
+    connection = ctx.connection
+    # A later row that the new amount overtakes is dropped: the newest decision wins.
+    connection.execute(
+        table.delete().where(table.c.grant_id == grant_id, table.c.from_period >= from_period)
+    )
+    insert_rows(connection, table, [{
+        "grant_id": grant_id, "from_period": from_period, "amount_fen": amount, "tier": tier,
+        "decision_id": decision_id, "created_at": now,
+    }])
+
+
+def close_grants(
+    ctx: SweepContext, policy: PolicySpec, grants: Sequence[Any], decision_ids: dict[str, int]
+) -> None:
+    """Grants whose subject is no longer eligible: withdrawn before granted, else ended with
+    the reason and date the shared data gives (death, move, deregistration)."""
+    connection = ctx.connection
+    keys = [g.subject_key for g in grants]
+    reasons = end_reasons(ctx, policy, keys)
+    now = utcnow()
+    updates, events = [], []
+    for grant in grants:
+        state = GrantState(grant.state)
+        if state in PRE_GRANT_STATES:
+            to_state, reason, end_date = GrantState.WITHDRAWN, "no_longer_eligible", ctx.as_of
+        else:
+            found = reasons.get(grant.subject_key, (EndReason.STATUS_LOST, ctx.as_of))
+            to_state, reason, end_date = GrantState.ENDED, found[0].value, found[1]
+            end_date = max(end_date, grant.start_date)
+        updates.append({
+            "grant_id": grant.id, "state": to_state.value, "end_date": end_date,
+            "end_reason": reason, "updated_at": now,
+        })
+        events.append(_event(
+            grant.id, state, to_state, reason, "", ctx, decision_ids.get(grant.subject_key), now,
+            effective=end_date,
+        ))
+        ctx.changes.append(GrantChange(
+            grant.id, policy.id, policy.subject_kind, grant.subject_key, state.value,
+            to_state.value, reason, end_date, grant.amount_fen, grant.tier,
+        ))
+        ctx.reconcile_ids.add(grant.id)
+        ctx.counts[f"grants_{to_state.value}"] += 1
+    connection.execute(
+        update(repo.GRANT).where(repo.GRANT.c.id == bindparam("grant_id")).values(
+            state=bindparam("state"), is_open=False, end_date=bindparam("end_date"),
+            end_reason=bindparam("end_reason"), updated_at=bindparam("updated_at"),
+        ),
+        updates,
+    )
+    connection.execute(
+        update(REVIEW_ITEM).where(
+            REVIEW_ITEM.c.grant_id.in_([u["grant_id"] for u in updates]),
+            REVIEW_ITEM.c.status == "open",
+        ).values(status="void", decided_at=now, note="grant closed: no longer eligible")
+    )
+    insert_rows(connection, repo.GRANT_EVENT, events)
+
+
+def end_reasons(
+    ctx: SweepContext, policy: PolicySpec, keys: Sequence[str]
+) -> dict[str, tuple[EndReason, date]]:
+    """Why and since when subjects lost eligibility, as far as the shared data says."""
+    found: dict[str, tuple[EndReason, date]] = {}
+    connection = ctx.connection
+    if policy.subject_kind == "enterprise":
+        for key, status in repo.enterprise_statuses(connection, keys).items():
+            if status in ("deregistered", "revoked"):
+                found[key] = (EndReason.DEREGISTERED, ctx.as_of)
+        return found
+    statuses = repo.person_statuses(connection, keys)
+    moves = repo.move_out_dates(connection, keys)
+    for key, status in statuses.items():
+        if status == "deceased":
+            found[key] = (EndReason.DEATH, ctx.as_of)
+        elif status in ("moved_out", "cancelled") or key in moves:
+            found[key] = (EndReason.MOVED_AWAY, min(moves.get(key, ctx.as_of), ctx.as_of))
+    for key, died in repo.death_dates(connection, keys).items():
+        found[key] = (EndReason.DEATH, min(died, ctx.as_of))
+    return found
+
+
+def _first_of(month: str) -> date:
+    return date(int(month[:4]), int(month[5:7]), 1)
+
+
+def _event(
+    grant_id: int, from_state: GrantState | None, to_state: GrantState, reason: str, detail: str,
+    ctx: SweepContext, decision_id: int | None, now: Any, effective: date | None = None,
+) -> dict[str, Any]:
+    return {
+        "grant_id": grant_id, "from_state": from_state.value if from_state else None,
+        "to_state": to_state.value, "reason": reason, "detail": detail,
+        "effective_date": effective or ctx.as_of, "actor": ctx.actor,
+        "decision_id": decision_id, "at": now,
+    }
+
+

@@ -1,0 +1,142 @@
+"""Production evaluation backend: adapts the policy engine (``eligibility.policy`` loader,
+``eligibility.evaluator``, ``eligibility.repository``, ``eligibility.frames``) to the pipeline's
+seam (:mod:`eligibility.sweeps.backend`).
+
+Policies are the bundled catalog (``policies/*.yaml``, or ``MIANSHEN_POLICY_DIR``), loaded once
+per directory state. A child-kind policy (evaluated per child, paid to a guardian) is not
+swept yet: the pipeline's grants are keyed by the evaluated subject.
+
+While the engine is not installed (it is built on another branch) every call raises
+:class:`EngineUnavailable` with a clear message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy.engine import Connection
+
+from eligibility.sweeps.backend import (
+    BenefitKind,
+    EngineUnavailable,
+    PolicySpec,
+    ProcessStep,
+    Selection,
+    StartRule,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+_MESSAGE = (
+    "the policy engine (eligibility.evaluator) is not available in this build; "
+    "set MIANSHEN_SWEEP_BACKEND to another backend or install the engine"
+)
+KINDS = {"recurring_cash": BenefitKind.RECURRING_CASH, "one_off_cash": BenefitKind.ONE_OFF_CASH,
+         "e_certificate": BenefitKind.CERTIFICATE, "voucher": BenefitKind.VOUCHER,
+         "service_enrolment": BenefitKind.ENROLMENT}
+PERIODS = {"monthly": "month", "yearly": "year", "once": "once"}
+STEPS = {"internal_review": ProcessStep.INTERNAL_REVIEW,
+         "public_notice": ProcessStep.PUBLIC_NOTICE,
+         "beneficiary_confirmation": ProcessStep.CONFIRMATION}
+
+
+def _engine() -> Any:
+    try:
+        return tuple(
+            importlib.import_module(f"eligibility.{name}")
+            for name in ("evaluator", "frames", "policy", "repository")
+        )
+    except ImportError as error:
+        raise EngineUnavailable(_MESSAGE) from error
+
+
+def to_spec(compiled: Any) -> PolicySpec:
+    """The pipeline's view of a compiled policy."""
+    document = compiled.document
+    benefit, process = document.benefit, document.process
+    steps = tuple(STEPS[s.value] for s in process.steps if s.value in STEPS)
+    parameters = {
+        name: tuple((v.from_, v.value) for v in sorted(spec.values, key=lambda v: v.from_))
+        for name, spec in document.parameters.items()
+    }
+    kind = KINDS[benefit.kind.value]
+    period = PERIODS.get(benefit.period.value, "month") if kind in (
+        BenefitKind.RECURRING_CASH, BenefitKind.ONE_OFF_CASH) else "none"
+    return PolicySpec(
+        id=compiled.id, version=compiled.version, subject_kind=document.subject.kind.value,
+        title=document.title, benefit_kind=kind, period_kind=period,
+        process=steps, notice_working_days=process.public_notice_working_days or 5,
+        effective_from=document.effective.from_, effective_to=document.effective.to,
+        legacy_benefit_code=benefit.details.get("legacy_benefit_code"),
+        notification_template=document.notification.template if document.notification else None,
+        parameters=parameters,
+        # The catalog states tiers "from the month after" in the policy itself.
+        retier_rule=StartRule.SAME_PERIOD, source=compiled,
+    )
+
+
+class EngineBackend:
+    def __init__(self) -> None:
+        self._loaded: tuple[tuple[tuple[str, float], ...], list[Any]] | None = None
+
+    def _compiled(self) -> list[Any]:
+        _, _, policy, _ = _engine()
+        folder = Path(os.environ.get("MIANSHEN_POLICY_DIR", ROOT / "policies"))
+        files = sorted(folder.glob("*.yaml"))
+        state = tuple((str(f), f.stat().st_mtime) for f in files)
+        if self._loaded is None or self._loaded[0] != state:
+            self._loaded = (state, [policy.load_file(f) for f in files])
+        return self._loaded[1]
+
+    def policies(self, as_of: date) -> Sequence[PolicySpec]:
+        evaluator, _, _, _ = _engine()
+        return [
+            to_spec(c) for c in self._compiled()
+            if evaluator.in_force(c, as_of) and c.document.subject.kind.value != "child"
+        ]
+
+    def load(self, connection: Connection, subject_kind: str, selection: Selection) -> Any:
+        _, frames, _, repository = _engine()
+        keys = list(selection.keys) if selection.keys is not None else None
+        data = repository.load_subject_data(connection.engine, subject_kind, keys)
+        if keys is None and (selection.key_lo is not None or selection.key_hi is not None):
+            column = data.base.get_column(data.view.key)
+            inside = pl.lit(True)
+            if selection.key_lo is not None:
+                inside = inside & (pl.col("k") >= selection.key_lo)
+            if selection.key_hi is not None:
+                inside = inside & (pl.col("k") < selection.key_hi)
+            wanted = pl.DataFrame({"k": column}).filter(inside).get_column("k").to_list()
+            data = frames.restrict(data, wanted)
+        return data
+
+    def evaluate(self, policy: PolicySpec, frames: Any, as_of: date) -> pl.DataFrame:
+        evaluator, _, _, _ = _engine()
+        result: pl.DataFrame = evaluator.evaluate_population(policy.source, frames, as_of)
+        return result
+
+    def snapshot(self, frames: Any, subject_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        _, frames_module, _, _ = _engine()
+        data = frames_module.restrict(frames, list(subject_keys))
+        view = data.view
+        found: dict[str, dict[str, Any]] = {key: {} for key in subject_keys}
+        base_rows = data.base.to_dicts()
+        for row in base_rows:
+            found[row[view.key]].setdefault(view.base, []).append(row)
+        for relation in view.relations.values():
+            owners: dict[Any, set[str]] = {}
+            for row in base_rows:
+                owners.setdefault(row.get(relation.subject_column), set()).add(row[view.key])
+            for row in data.frame(relation.dataset).iter_rows(named=True):
+                for column in relation.related_columns:
+                    for owner in owners.get(row.get(column), ()):
+                        found[owner].setdefault(relation.dataset, []).append(row)
+        return found
+
+
+backend = EngineBackend()
