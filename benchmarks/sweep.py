@@ -126,7 +126,7 @@ def load_direct(url: str, persons: int, enterprises: int, as_of: date) -> list[s
 
 
 def load_synth(url: str, persons: int, enterprises: int, as_of: date) -> list[str]:
-    from app.datahub import service, synth  # type: ignore[attr-defined]
+    from app.datahub import service, synth
     from app.db import engine_for
 
     city = Path(os.environ.get("MIANSHEN_HOME", "var")) / "bench-city"
