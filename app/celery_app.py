@@ -12,8 +12,10 @@ from __future__ import annotations
 from importlib.util import find_spec
 
 from celery import Celery
+from celery.signals import worker_init
 
 from app.settings import get_settings
+from app.wiring import install_hooks
 
 DOMAIN_PACKAGES = ("eligibility", "notifications", "certs")
 SMS_RETRY_QUEUE = "sms-retry"
@@ -55,3 +57,6 @@ def create_celery() -> Celery:
 
 celery = create_celery()
 app = celery  # ``celery -A app.celery_app`` finds it under either name
+
+# Every worker process installs the cross-domain hooks (SMS on grant changes, cancel on death).
+worker_init.connect(install_hooks)

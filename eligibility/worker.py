@@ -14,8 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init
 
 from app.settings import get_settings
+from app.wiring import install_hooks
 from eligibility.sweeps.schedule import BEAT_SCHEDULE, TIMEZONE
 
 TASK_MODULES = ["eligibility.sweeps.tasks", "eligibility.events.tasks"]
@@ -51,3 +53,6 @@ def make_celery() -> Celery:
 
 
 celery_app = make_celery()
+
+# Every worker process installs the cross-domain hooks (SMS on grant changes, cancel on death).
+worker_init.connect(install_hooks)

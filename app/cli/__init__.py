@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from app.cli import audit, data, db, demo, events, grants, notifications, payments, policy, sweep
+from app.wiring import install_hooks
 
 cli = typer.Typer(
     name="mianshen",
@@ -28,4 +29,5 @@ cli.add_typer(events.app, name="events")
 
 
 def main() -> None:
+    install_hooks()
     cli()

@@ -26,8 +26,12 @@ GRANT_EVENT: Table = GrantEvent.__table__  # type: ignore[attr-defined]
 GRANT_AMOUNT: Table = GrantAmount.__table__  # type: ignore[attr-defined]
 
 DECISION_HEAD_SCHEMA = {
-    "subject_key": pl.String, "decision_id": pl.Int64, "seq": pl.Int64,
-    "cur_eligible": pl.Boolean, "cur_tier": pl.String, "cur_amount_fen": pl.Int64,
+    "subject_key": pl.String,
+    "decision_id": pl.Int64,
+    "seq": pl.Int64,
+    "cur_eligible": pl.Boolean,
+    "cur_tier": pl.String,
+    "cur_amount_fen": pl.Int64,
 }
 
 
@@ -60,7 +64,11 @@ def _rows_for_keys(connection: Connection, statement: Any, column: Any, keys: Ke
 def current_decisions(connection: Connection, policy_id: str, keys: Keys) -> pl.DataFrame:
     table = DECISION
     statement = select(
-        table.c.subject_key, table.c.id, table.c.seq, table.c.eligible, table.c.tier,
+        table.c.subject_key,
+        table.c.id,
+        table.c.seq,
+        table.c.eligible,
+        table.c.tier,
         table.c.amount_fen,
     ).where(table.c.policy_id == policy_id, table.c.is_current)
     rows = _rows_for_keys(connection, statement, table.c.subject_key, keys)
@@ -157,9 +165,11 @@ def keys_with_disagreement(connection: Connection, keys: Keys) -> set[str]:
         .group_by(deaths.c.subject_key)
         .having(func.count(func.distinct(deaths.c.date_of_death)) > 1)
     )
-    active = select(deaths.c.subject_key).join(
-        persons, persons.c.subject_key == deaths.c.subject_key
-    ).where(persons.c.status == "active")
+    active = (
+        select(deaths.c.subject_key)
+        .join(persons, persons.c.subject_key == deaths.c.subject_key)
+        .where(persons.c.status == "active")
+    )
     found = {r[0] for r in _rows_for_keys(connection, dates, deaths.c.subject_key, keys)}
     found |= {r[0] for r in _rows_for_keys(connection, active, deaths.c.subject_key, keys)}
     return found
@@ -179,8 +189,11 @@ def get_grant(session: Session, grant_id: int) -> Grant | None:
 
 
 def list_grants(
-    session: Session, policy_id: str | None = None, subject_key: str | None = None,
-    state: str | None = None, limit: int = 100,
+    session: Session,
+    policy_id: str | None = None,
+    subject_key: str | None = None,
+    state: str | None = None,
+    limit: int = 100,
 ) -> list[Grant]:
     statement = orm_select(Grant).order_by(col(Grant.id))
     if policy_id:
@@ -214,11 +227,26 @@ def decisions_for(session: Session, policy_id: str, subject_key: str) -> list[De
 
 
 def open_grants_of_subject(session: Session, subject_key: str) -> list[Grant]:
-    statement = orm_select(Grant).where(
-        col(Grant.subject_key) == subject_key, col(Grant.is_open)
-    )
+    statement = orm_select(Grant).where(col(Grant.subject_key) == subject_key, col(Grant.is_open))
     return list(session.exec(statement.order_by(col(Grant.id))).all())
 
 
 def or_all(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     return or_(False, *conditions)
+
+
+def policy_summary(session: Session) -> list[tuple[str, str, int, int]]:
+    """(policy id, state, grants, sum of current amounts in fen) over open grants."""
+    statement = (
+        select(
+            col(Grant.policy_id),
+            col(Grant.state),
+            func.count(),
+            func.coalesce(func.sum(Grant.amount_fen), 0),
+        )
+        .where(col(Grant.is_open))
+        .group_by(Grant.policy_id, Grant.state)
+        .order_by(Grant.policy_id, Grant.state)
+    )
+    rows = session.connection().execute(statement).all()
+    return [(str(p), str(s), int(n), int(total)) for p, s, n, total in rows]

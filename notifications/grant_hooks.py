@@ -1,0 +1,127 @@
+"""Glue between the grant pipeline and the SMS outbox.
+
+A grant change becomes an outbox row in the same transaction (``Hook.GRANT_CHANGED``); a death
+cancels every pending message of that person (``Hook.SUBJECT_DIED``) and an ending caused by
+death sends nothing -- nobody gets an SMS about a relative who just died. Only person subjects
+are messaged here; enterprises are reached through their legal representative (not yet wired).
+:func:`install` registers both hooks; every process that sweeps or ingests events calls it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from app.datahub.catalog import Department
+from eligibility.grants.hooks import Death, GrantChange, Hook, register
+from notifications.models import EventKind
+from notifications.schemas import NotificationRequest
+from notifications.service import cancel_pending, enqueue_many
+from notifications.templates import TEMPLATE_SETS, template_for
+
+log = logging.getLogger(__name__)
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+DISTRICT = "禅城区"
+AGENCY_SHORT_NAMES: dict[Department, str] = {
+    Department.CIVIL_AFFAIRS: "民政局",
+    Department.HUMAN_RESOURCES: "人社局",
+    Department.HEALTH: "卫健局",
+    Department.DISABLED_PERSONS_FEDERATION: "残联",
+    Department.PUBLIC_SECURITY: "公安分局",
+    Department.MARKET_REGULATION: "市场监管局",
+    Department.TAX: "税务局",
+    Department.DEVELOPMENT_REFORM: "发改局",
+}
+END_REASONS_ZH = {
+    "moved_away": "户籍已迁出本区",
+    "moved_out": "户籍已迁出本区",
+    "status_lost": "不再符合享受条件",
+    "not_eligible": "不再符合享受条件",
+}
+SILENT_REASONS = frozenset({"death", "died", "deceased"})
+
+
+@lru_cache
+def _policy_meta() -> dict[str, tuple[str, str | None, str]]:
+    """policy id → (title, template set, agency signature) of the bundled catalog."""
+    from eligibility.policy import load_file
+
+    meta: dict[str, tuple[str, str | None, str]] = {}
+    for path in sorted(POLICY_DIR.glob("*.yaml")):
+        document = load_file(path).document
+        template = document.notification.template if document.notification else None
+        agency = DISTRICT + AGENCY_SHORT_NAMES[Department(document.issuing_department)]
+        template_set = template.split(".")[0] if template else None
+        # A policy naming a set without templates of its own gets the default wording.
+        meta[document.id] = (
+            document.title,
+            template_set if template_set in TEMPLATE_SETS else None,
+            agency,
+        )
+    return meta
+
+
+def _event_for(change: GrantChange) -> EventKind | None:
+    if change.reason.lower() in SILENT_REASONS:
+        return None
+    if change.to_state == "granted" and change.from_state == "granted":
+        return EventKind.TIER_CHANGED
+    return {
+        "granted": EventKind.GRANTED,
+        "suspended": EventKind.SUSPENDED,
+        "ended": EventKind.ENDED,
+        "awaiting_confirmation": EventKind.CONFIRMATION_NEEDED,
+    }.get(change.to_state)
+
+
+def _variables(change: GrantChange, title: str) -> dict[str, Any]:
+    return {
+        "benefit": title,
+        "start_month": change.effective_date,
+        "amount_fen": change.amount_fen or 0,
+        "reason": END_REASONS_ZH.get(change.reason, "不再符合享受条件"),
+        "deadline": change.effective_date,
+        "channel": "粤省事小程序",
+    }
+
+
+def on_grant_changed(session: Session, changes: Sequence[GrantChange]) -> None:
+    meta = _policy_meta()
+    requests = []
+    for change in changes:
+        event = _event_for(change)
+        if change.subject_kind != "person" or event is None or change.policy_id not in meta:
+            continue
+        title, template_set, agency = meta[change.policy_id]
+        wanted = template_for(template_set, event).caller_variables
+        variables = {k: v for k, v in _variables(change, title).items() if k in wanted}
+        requests.append(
+            NotificationRequest(
+                subject_key=change.subject_key,
+                event=event,
+                grant_ref=f"grant-{change.grant_id}",
+                period=change.effective_date.strftime("%Y-%m"),
+                agency=agency,
+                variables=variables,
+                template_set=template_set,
+                batch_ref=f"{change.policy_id}:{change.effective_date.isoformat()}",
+            )
+        )
+    if requests:
+        report = enqueue_many(session, requests)
+        log.info("grant changes queued %d messages (%d existed)", report.created, report.existing)
+
+
+def on_subject_died(session: Session, deaths: Sequence[Death]) -> None:
+    cancelled = sum(cancel_pending(session, d.subject_key, "death record received") for d in deaths)
+    log.info("deaths cancelled %d pending messages", cancelled)
+
+
+def install() -> None:
+    register(Hook.GRANT_CHANGED, on_grant_changed)
+    register(Hook.SUBJECT_DIED, on_subject_died)
