@@ -249,4 +249,4 @@ def policy_summary(session: Session) -> list[tuple[str, str, int, int]]:
         .order_by(Grant.policy_id, Grant.state)
     )
     rows = session.connection().execute(statement).all()
-    return [(str(p), str(s), int(n), int(total)) for p, s, n, total in rows]
+    return [(str(p), str(s), int(n), int(total or 0)) for p, s, n, total in rows]
