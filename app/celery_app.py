@@ -4,7 +4,8 @@ With ``MIANSHEN_REDIS_URL`` set, Redis is broker and result backend and workers 
 (``celery -A app.celery_app worker``). Unset (the embedded default), every ``.delay()`` runs the
 task in-process, eagerly. Tasks are acknowledged late and a task whose worker dies is requeued,
 so every task must be safe to run twice (they are: they take ids and re-check state). Each
-domain's ``tasks`` module is discovered here; the beat schedule drives the SMS outbox.
+domain's ``tasks`` module is discovered here (the grant pipeline's sub-package task modules are
+included by name); the beat schedule drives the SMS outbox and the nightly incremental sweep.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from celery.signals import worker_init
 
 from app.settings import get_settings
 from app.wiring import install_hooks
+from eligibility.sweeps.schedule import BEAT_SCHEDULE as SWEEP_BEAT_SCHEDULE
 
 DOMAIN_PACKAGES = ("eligibility", "notifications", "certs")
 SMS_RETRY_QUEUE = "sms-retry"
+PIPELINE_TASK_MODULES = ["eligibility.sweeps.tasks", "eligibility.events.tasks"]
 
 
 def create_celery() -> Celery:
     settings = get_settings()
-    celery = Celery("mianshen")
+    celery = Celery("mianshen", include=PIPELINE_TASK_MODULES)
     celery.conf.update(
         task_acks_late=True,
         worker_prefetch_multiplier=1,
@@ -40,7 +43,11 @@ def create_celery() -> Celery:
             "sms-dispatch-due": {"task": "notifications.dispatch_due", "schedule": 10.0},
             "sms-dispatch-retries": {"task": "notifications.dispatch_retries", "schedule": 10.0},
             "sms-reconcile-stale": {"task": "notifications.reconcile_stale", "schedule": 60.0},
+            **SWEEP_BEAT_SCHEDULE,
         },
+        # Redis redelivers a message whose worker vanished after this long (a sweep shard's
+        # lease is redone by another worker; see eligibility.sweeps).
+        broker_transport_options={"visibility_timeout": max(settings.sweep_lease_seconds * 2, 10)},
     )
     if settings.redis_url:
         celery.conf.update(broker_url=settings.redis_url, result_backend=settings.redis_url)

@@ -1,4 +1,4 @@
-"""A sweep sharded across real Celery worker processes (``celery -A eligibility.worker worker``)
+"""A sweep sharded across real Celery worker processes (``celery -A app.celery_app worker``)
 over real Redis (db 13) and PostgreSQL gives exactly the grants, decisions and ledger of a
 single-process sweep of the same data; a worker killed with SIGKILL mid-shard (all its rows
 written, nothing committed) leaves nothing partial or duplicated and its shard is redone."""
@@ -108,7 +108,7 @@ def cluster(
     def start(name: str, hang: bool = False) -> subprocess.Popen[bytes]:
         worker_env = {**env, "MIANSHEN_TEST_HANG_MARKER": str(marker)} if hang else env
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "eligibility.worker", "worker", "--pool=solo",
+            [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker", "--pool=solo",
              "-n", f"{name}@%h", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

@@ -3,7 +3,7 @@ midnight China time (so a benefit due today is granted today) and the daily tick
 life-event reminders.
 
 Hook it into the project's Celery app with ``app.conf.beat_schedule.update(BEAT_SCHEDULE)`` and
-``app.conf.timezone = TIMEZONE`` (``eligibility.worker`` does so for its own app).
+``app.conf.timezone = TIMEZONE`` (``app.celery_app`` merges it into the project's one Celery app).
 """
 
 from __future__ import annotations

@@ -43,6 +43,6 @@ def nightly_sweep(as_of: str | None = None) -> dict[str, Any]:
 
 def enqueue_shard(shard_id: int) -> None:
     """Hand a shard to the workers (called after the plan is committed)."""
-    from eligibility.worker import celery_app
+    from app.celery_app import celery
 
-    celery_app.send_task("eligibility.sweeps.run_shard", args=[shard_id])
+    celery.send_task("eligibility.sweeps.run_shard", args=[shard_id])
