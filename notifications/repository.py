@@ -10,7 +10,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Row, any_, bindparam, delete, func, insert, select, text, true, update
+from sqlalchemy import (
+    ARRAY,
+    Row,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -166,6 +179,55 @@ def set_status(
         statement = update(N).where(*conditions).values(**values).returning(N.c.id)
         changed.extend(session.execute(statement).scalars())
     return changed
+
+
+def move(
+    session: Session,
+    ids: Sequence[int],
+    *,
+    expected: str,
+    to_status: str,
+    at: datetime,
+    detail: str | None = None,
+    token: str | None = None,
+    **values: Any,
+) -> list[int]:
+    """Conditionally move rows from ``expected`` to ``to_status`` and log a transition for each
+    row actually changed; the ids changed. On PostgreSQL the update and the transition rows are
+    one statement (a data-modifying CTE) per chunk, so a batch costs one round trip."""
+    if not ids:
+        return []
+    if not _is_postgres(session):
+        changed = set_status(
+            session, ids, expected=[expected], token=token, status=to_status, **values
+        )
+        add_transitions(session, changed, expected, to_status, at, detail)
+        return changed
+    moved: list[int] = []
+    for chunk in _chunks(ids):
+        conditions = [_among(session, N.c.id, chunk), N.c.status == str(expected)]
+        if token is not None:
+            conditions.append(N.c.claim_token == token)
+        changed_cte = (
+            update(N)
+            .where(*conditions)
+            .values(status=str(to_status), **values)
+            .returning(N.c.id)
+            .cte("changed")
+        )
+        logged = insert(T).from_select(
+            ["notification_id", "from_status", "to_status", "at", "detail"],
+            select(
+                changed_cte.c.id,
+                literal(str(expected), T.c.from_status.type),
+                literal(str(to_status), T.c.to_status.type),
+                literal(at, T.c.at.type),
+                literal(detail, T.c.detail.type),
+            ),
+        )
+        statement = select(changed_cte.c.id).add_cte(logged.cte("logged"))
+        moved.extend(session.execute(statement).scalars())
+    return moved
 
 
 def ids_by_key(session: Session, unique_keys: Sequence[str]) -> dict[str, int]:
