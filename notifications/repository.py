@@ -273,21 +273,15 @@ def persons_for(session: Session, subject_keys: Iterable[str]) -> dict[str, Row[
 
 
 def deceased(session: Session, subject_keys: Iterable[str]) -> set[str]:
+    """Keys with a death record or marked deceased in the registry (one query per chunk)."""
     keys = list(set(subject_keys))
     dead: set[str] = set()
     for chunk in _chunks(keys):
-        dead.update(
-            session.execute(
-                select(D.c.subject_key).where(_among(session, D.c.subject_key, chunk))
-            ).scalars()
+        recorded = select(D.c.subject_key).where(_among(session, D.c.subject_key, chunk))
+        marked = select(P.c.subject_key).where(
+            _among(session, P.c.subject_key, chunk), P.c.status == "deceased"
         )
-        dead.update(
-            session.execute(
-                select(P.c.subject_key).where(
-                    _among(session, P.c.subject_key, chunk), P.c.status == "deceased"
-                )
-            ).scalars()
-        )
+        dead.update(session.execute(recorded.union(marked)).scalars())
     return dead
 
 
