@@ -230,14 +230,6 @@ def move(
     return moved
 
 
-def ids_by_key(session: Session, unique_keys: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(list(unique_keys)):
-        statement = select(N.c.unique_key, N.c.id).where(_among(session, N.c.unique_key, chunk))
-        found.update((key, notification_id) for key, notification_id in session.execute(statement))
-    return found
-
-
 def set_message_ids(session: Session, message_ids: dict[int, str]) -> None:
     if message_ids and _is_postgres(session):
         session.execute(
