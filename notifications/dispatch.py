@@ -14,7 +14,9 @@ One cycle (:meth:`Dispatcher.dispatch_batch`) is three steps:
 3. **Record** (one transaction, each update conditional on ``sending`` + the claim token):
    accepted → ``sent``; known not accepted → ``retrying`` with exponential backoff, or
    ``technical_failure`` after ``max_attempts``; rejected for good → ``permanent_failure``;
-   outcome unknown (timeout after the request left) → stays ``sending``.
+   outcome unknown (timeout after the request left) → stays ``sending``. Rows are moved in
+   groups (same outcome, error and backoff), each one conditional statement that also writes
+   the transition rows (``repository.move``), so a batch costs a handful of round trips.
 
 Reconciliation (``reconcile``): a row left in ``sending`` longer than ``claim_lease_seconds``
 (its worker was killed, or the outcome was unknown) is never resent blindly:

@@ -23,7 +23,8 @@ def _enqueue_three(engine: Engine) -> list[int]:
     with session_scope(engine) as session:
         keys = [add_person(session, number) for number in IDS]
         service.enqueue_many(session, [payment(key) for key in keys], now=DAYTIME)
-        return sorted(session.execute(select(repository.N.c.id)).scalars())
+        mine = select(repository.N.c.id).where(repository.N.c.subject_key.in_(keys))
+        return sorted(session.execute(mine).scalars())
 
 
 def test_move_changes_and_logs_only_rows_in_the_expected_state(engine: Engine) -> None:
