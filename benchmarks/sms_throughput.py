@@ -10,7 +10,8 @@ replacement, as a supervisor would, unless ``--no-restart``).
 
 Prints: sent (accepted by the gateway), delivered (receipts applied), duplicates (messages the
 gateway accepted more than once), lost (enqueued but neither handed over nor in a visible failure
-state, or marked sent without the gateway having it), and the hand-off rate.
+state, or marked sent without the gateway having it), the hand-off rate and the load average
+(the figure depends on what else runs on the machine).
 
     .venv/bin/python benchmarks/sms_throughput.py --messages 30000
 """
@@ -259,6 +260,7 @@ def drive(
     start_worker: Any,
 ) -> dict[str, Any]:
     total = options.messages
+    load_before = os.getloadavg()[0]
     began = time.monotonic()
     killed_at: float | None = None
     last_reconcile = 0.0
@@ -312,6 +314,7 @@ def drive(
         "accepted": accepted,
         "marked_sent": marked_sent,
         "killed_at": killed_at,
+        "load_before": load_before,
     }
 
 
@@ -348,6 +351,10 @@ def report(options: Any, result: dict[str, Any]) -> None:
         f"end to end ({result['seconds']:.1f} s until nothing was waiting)"
     )
     print(f"statuses      {dict(sorted(status.items()))}")
+    print(
+        f"machine       {os.cpu_count()} cores, load average at start "
+        f"{result['load_before']:.1f}, at end {os.getloadavg()[0]:.1f} (1 min)"
+    )
 
 
 if __name__ == "__main__":

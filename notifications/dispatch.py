@@ -14,7 +14,9 @@ One cycle (:meth:`Dispatcher.dispatch_batch`) is three steps:
 3. **Record** (one transaction, each update conditional on ``sending`` + the claim token):
    accepted → ``sent``; known not accepted → ``retrying`` with exponential backoff, or
    ``technical_failure`` after ``max_attempts``; rejected for good → ``permanent_failure``;
-   outcome unknown (timeout after the request left) → stays ``sending``.
+   outcome unknown (timeout after the request left) → stays ``sending``. Rows are moved in
+   groups (same outcome, error and backoff), each one conditional statement that also writes
+   the transition rows (``repository.move``), so a batch costs a handful of round trips.
 
 Reconciliation (``reconcile``): a row left in ``sending`` longer than ``claim_lease_seconds``
 (its worker was killed, or the outcome was unknown) is never resent blindly:
@@ -120,12 +122,12 @@ class Dispatcher(Reconciler):
             report.claimed = len(rows)
             if not rows:
                 return report
-            provider, outbound, attempts = self._prepare(session, rows, now, token, report)
+            provider, outbound, claimed = self._prepare(session, rows, now, token, report)
         if not outbound:
             return report
         handoffs = self._hand_off(provider, outbound)
         with session_scope(self.engine) as session:
-            self._record(session, provider, handoffs, attempts, token, report)
+            self._record(session, provider, handoffs, claimed, token, report)
         return report
 
     def _recipients(self, session: Any, subject_keys: set[str]) -> dict[str, Recipient]:
@@ -138,7 +140,7 @@ class Dispatcher(Reconciler):
 
     def _prepare(
         self, session: Any, rows: list[Any], now: datetime, token: str, report: DispatchReport
-    ) -> tuple[SmsProvider, list[OutboundSms], dict[str, int]]:
+    ) -> tuple[SmsProvider, list[OutboundSms], dict[str, tuple[int, int]]]:
         keys = {row.subject_key for row in rows}
         recipients = self._recipients(session, keys)
         dead = repository.deceased(session, keys)
@@ -170,52 +172,53 @@ class Dispatcher(Reconciler):
         sending = [
             (row, mobile) for (row, mobile), v in zip(candidates, verdicts, strict=True) if v == 0
         ]
+        deferred: dict[tuple[str, int], list[int]] = defaultdict(list)
         for (row, _), verdict in zip(candidates, verdicts, strict=True):
             if verdict in (HOUR_FULL, DAY_FULL):
-                later = (
-                    self.quiet.next_hour(now) if verdict == HOUR_FULL else self.quiet.next_day(now)
-                )
-                why = "deferred: hourly limit" if verdict == HOUR_FULL else "deferred: daily cap"
+                deferred[(row.status, verdict)].append(row.id)
+        for (status, verdict), ids in deferred.items():
+            later = self.quiet.next_hour(now) if verdict == HOUR_FULL else self.quiet.next_day(now)
+            why = "deferred: hourly limit" if verdict == HOUR_FULL else "deferred: daily cap"
+            report.deferred += len(
                 repository.set_status(
                     session,
-                    [row.id],
-                    expected=[row.status],
+                    ids,
+                    expected=[status],
                     token=token,
                     next_attempt_at=later,
                     claim_token=None,
                     last_error=why,
                     updated_at=now,
                 )
-                report.deferred += 1
+            )
         self._finish_without_sending(session, cancel, fallback, now, token, report)
         provider = self.providers[
             ProviderKind(choose_provider([str(k) for k in self.providers], self.health, self.sms))
         ]
-        outbound, attempts = [], {}
+        outbound, claimed = [], {}
         for status in {row.status for row, _ in sending}:
             group = [(row, mobile) for row, mobile in sending if row.status == status]
             changed = set(
-                repository.set_status(
+                repository.move(
                     session,
                     [row.id for row, _ in group],
-                    expected=[status],
+                    expected=status,
+                    to_status=S.SENDING.value,
+                    at=now,
+                    detail=f"provider {provider.kind.value}",
                     token=token,
-                    status=S.SENDING.value,
                     provider=provider.kind.value,
                     attempts=N.c.attempts + 1,
                     claimed_at=now,
                     updated_at=now,
                 )
             )
-            repository.add_transitions(
-                session, changed, status, S.SENDING, now, f"provider {provider.kind.value}"
-            )
             for row, mobile in group:
                 if row.id in changed:
                     outbound.append(self._outbound(row, mobile))
-                    attempts[row.unique_key] = row.attempts + 1
+                    claimed[row.unique_key] = (row.id, row.attempts + 1)
         report.providers[provider.kind.value] = len(outbound)
-        return provider, outbound, attempts
+        return provider, outbound, claimed
 
     def _finish_without_sending(
         self,
@@ -226,45 +229,57 @@ class Dispatcher(Reconciler):
         token: str,
         report: DispatchReport,
     ) -> None:
+        """Cancel and divert to a fallback task, one statement per (status, reason) group."""
+        cancelled: dict[tuple[str, str], list[int]] = defaultdict(list)
         for row, reason in cancel:
-            if repository.set_status(
-                session,
-                [row.id],
-                expected=[row.status],
-                token=token,
-                status=S.CANCELLED.value,
-                cancelled_at=now,
-                last_error=reason,
-                claim_token=None,
-                updated_at=now,
-            ):
-                repository.add_transitions(session, [row.id], row.status, S.CANCELLED, now, reason)
-                report.cancelled += 1
-        tasks = []
+            cancelled[(row.status, reason)].append(row.id)
+        for (status, reason), ids in cancelled.items():
+            report.cancelled += len(
+                repository.move(
+                    session,
+                    ids,
+                    expected=status,
+                    to_status=S.CANCELLED.value,
+                    at=now,
+                    detail=reason,
+                    token=token,
+                    cancelled_at=now,
+                    last_error=reason,
+                    claim_token=None,
+                    updated_at=now,
+                )
+            )
+        diverted: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
         for row, kind, reason in fallback:
-            if repository.set_status(
-                session,
-                [row.id],
-                expected=[row.status],
-                token=token,
-                status=S.FALLBACK.value,
-                last_error=reason,
-                claim_token=None,
-                updated_at=now,
-            ):
-                repository.add_transitions(
-                    session, [row.id], row.status, S.FALLBACK, now, f"{kind}: {reason}"
+            diverted[(row.status, str(kind), reason)].append(row)
+        tasks: list[dict[str, Any]] = []
+        for (status, kind, reason), rows in diverted.items():
+            changed = set(
+                repository.move(
+                    session,
+                    [row.id for row in rows],
+                    expected=status,
+                    to_status=S.FALLBACK.value,
+                    at=now,
+                    detail=f"{kind}: {reason}",
+                    token=token,
+                    last_error=reason,
+                    claim_token=None,
+                    updated_at=now,
                 )
-                tasks.append(
-                    {
-                        "notification_id": row.id,
-                        "subject_key": row.subject_key,
-                        "kind": str(kind),
-                        "reason": reason,
-                        "status": "open",
-                        "created_at": now,
-                    }
-                )
+            )
+            tasks.extend(
+                {
+                    "notification_id": row.id,
+                    "subject_key": row.subject_key,
+                    "kind": kind,
+                    "reason": reason,
+                    "status": "open",
+                    "created_at": now,
+                }
+                for row in rows
+                if row.id in changed
+            )
         repository.insert_fallback_tasks(session, tasks)
         report.fallback += len(tasks)
 
@@ -304,65 +319,72 @@ class Dispatcher(Reconciler):
         session: Any,
         provider: SmsProvider,
         handoffs: list[Handoff],
-        attempts: dict[str, int],
+        claimed: dict[str, tuple[int, int]],
         token: str,
         report: DispatchReport,
     ) -> None:
+        """One conditional statement per (outcome, error, backoff) group, not per message."""
         now = self.clock()
-        ids = repository.ids_by_key(session, [h.out_id for h in handoffs])
         by_outcome: dict[Outcome, list[Handoff]] = defaultdict(list)
         for handoff in handoffs:
             by_outcome[handoff.outcome].append(handoff)
         accepted = by_outcome[Outcome.ACCEPTED]
-        changed = repository.set_status(
+        changed = repository.move(
             session,
-            [ids[h.out_id] for h in accepted],
-            expected=[S.SENDING],
+            [claimed[h.out_id][0] for h in accepted],
+            expected=S.SENDING.value,
+            to_status=S.SENT.value,
+            at=now,
+            detail=f"provider {provider.kind.value}",
             token=token,
-            status=S.SENT.value,
             sent_at=now,
             last_error=None,
             updated_at=now,
         )
-        repository.add_transitions(
-            session, changed, S.SENDING, S.SENT, now, f"provider {provider.kind.value}"
-        )
         repository.set_message_ids(
             session,
-            {ids[h.out_id]: h.provider_message_id for h in accepted if h.provider_message_id},
+            {
+                claimed[h.out_id][0]: h.provider_message_id
+                for h in accepted
+                if h.provider_message_id
+            },
         )
         report.sent += len(changed)
+        failed: dict[tuple[S, str, datetime | None], list[int]] = defaultdict(list)
         for handoff in by_outcome[Outcome.REJECTED_PERMANENT]:
-            self._fail(session, ids[handoff.out_id], token, S.PERMANENT_FAILURE, handoff.error, now)
-            report.permanent_failure += 1
+            why = (handoff.error or "")[:200]
+            failed[(S.PERMANENT_FAILURE, why, None)].append(claimed[handoff.out_id][0])
         for handoff in by_outcome[Outcome.REJECTED_RETRY]:
-            tries = attempts[handoff.out_id]
+            notification_id, tries = claimed[handoff.out_id]
             if tries >= self.sms.max_attempts:
-                why = f"gave up after {tries} attempts: {handoff.error}"
-                self._fail(session, ids[handoff.out_id], token, S.TECHNICAL_FAILURE, why, now)
-                report.technical_failure += 1
-                continue
-            if repository.set_status(
-                session,
-                [ids[handoff.out_id]],
-                expected=[S.SENDING],
-                token=token,
-                status=S.RETRYING.value,
-                next_attempt_at=now + self._backoff(tries),
-                claim_token=None,
-                last_error=(handoff.error or "")[:200],
-                updated_at=now,
-            ):
-                repository.add_transitions(
+                why = f"gave up after {tries} attempts: {handoff.error}"[:200]
+                failed[(S.TECHNICAL_FAILURE, why, None)].append(notification_id)
+            else:
+                retry_at = now + self._backoff(tries)
+                failed[(S.RETRYING, (handoff.error or "")[:200], retry_at)].append(notification_id)
+        for (status, why, later), ids in failed.items():
+            if status is S.RETRYING:
+                moved = repository.move(
                     session,
-                    [ids[handoff.out_id]],
-                    S.SENDING,
-                    S.RETRYING,
-                    now,
-                    (handoff.error or "")[:200],
+                    ids,
+                    expected=S.SENDING.value,
+                    to_status=status.value,
+                    at=now,
+                    detail=why,
+                    token=token,
+                    next_attempt_at=later,
+                    claim_token=None,
+                    last_error=why,
+                    updated_at=now,
                 )
-                report.retrying += 1
-        unknown = [ids[h.out_id] for h in by_outcome[Outcome.UNKNOWN]]
+                report.retrying += len(moved)
+            else:
+                moved = self._fail(session, ids, token, status, why, now)
+                if status is S.PERMANENT_FAILURE:
+                    report.permanent_failure += len(moved)
+                else:
+                    report.technical_failure += len(moved)
+        unknown = [claimed[h.out_id][0] for h in by_outcome[Outcome.UNKNOWN]]
         repository.set_status(
             session,
             unknown,
@@ -372,32 +394,31 @@ class Dispatcher(Reconciler):
             updated_at=now,
         )
         report.unknown += len(unknown)
-        failed = len(by_outcome[Outcome.REJECTED_RETRY]) + len(unknown)
-        self.health.record(provider.kind.value, len(handoffs) - failed, failed)
+        failures = len(by_outcome[Outcome.REJECTED_RETRY]) + len(unknown)
+        self.health.record(provider.kind.value, len(handoffs) - failures, failures)
 
     def _fail(
         self,
         session: Any,
-        notification_id: int,
+        notification_ids: Sequence[int],
         token: str,
         status: S,
         why: str | None,
         now: datetime,
-    ) -> None:
-        if repository.set_status(
+    ) -> list[int]:
+        return repository.move(
             session,
-            [notification_id],
-            expected=[S.SENDING],
+            notification_ids,
+            expected=S.SENDING.value,
+            to_status=status.value,
+            at=now,
+            detail=(why or "")[:200],
             token=token,
-            status=status.value,
             failed_at=now,
             claim_token=None,
             last_error=(why or "")[:200],
             updated_at=now,
-        ):
-            repository.add_transitions(
-                session, [notification_id], S.SENDING, status, now, (why or "")[:200]
-            )
+        )
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)

@@ -21,15 +21,25 @@ from app.settings import SmsSettings
 
 ALLOWED, HOUR_FULL, DAY_FULL = 0, 1, 2
 
-# Atomic check-and-count over the hour window and the day window of one recipient.
+# Atomic check-and-count over the hour window and the day window of each recipient of a batch
+# (KEYS are hour key, day key pairs, in order; a recipient twice in a batch is counted twice).
 _CONSUME = """
-local hour = tonumber(redis.call('GET', KEYS[1]) or '0')
-local day = tonumber(redis.call('GET', KEYS[2]) or '0')
-if day >= tonumber(ARGV[2]) then return 2 end
-if hour >= tonumber(ARGV[1]) then return 1 end
-redis.call('INCR', KEYS[1]); redis.call('EXPIRE', KEYS[1], 7200)
-redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], 172800)
-return 0
+local results = {}
+for i = 1, #KEYS / 2 do
+  local hour_key, day_key = KEYS[2 * i - 1], KEYS[2 * i]
+  local hour = tonumber(redis.call('GET', hour_key) or '0')
+  local day = tonumber(redis.call('GET', day_key) or '0')
+  if day >= tonumber(ARGV[2]) then
+    results[i] = 2
+  elseif hour >= tonumber(ARGV[1]) then
+    results[i] = 1
+  else
+    redis.call('INCR', hour_key); redis.call('EXPIRE', hour_key, 7200)
+    redis.call('INCR', day_key); redis.call('EXPIRE', day_key, 172800)
+    results[i] = 0
+  end
+end
+return results
 """
 
 
@@ -94,16 +104,19 @@ class RedisRateLimiter:
         self.quiet = QuietHours(settings)
         self.script = client.register_script(_CONSUME)
 
+    CHUNK = 1000  # recipients per script call: one round trip each, Redis never blocked long
+
     def consume(self, recipients: list[str], now: datetime) -> list[int]:
         hour, day = _windows(self.quiet, now)
-        pipe = self.client.pipeline(transaction=False)
-        for recipient in recipients:
-            self.script(
-                keys=[f"sms:rate:h:{hour}:{recipient}", f"sms:rate:d:{day}:{recipient}"],
-                args=[self.per_hour, self.per_day],
-                client=pipe,
+        results: list[int] = []
+        for start in range(0, len(recipients), self.CHUNK):
+            keys = []
+            for recipient in recipients[start : start + self.CHUNK]:
+                keys += [f"sms:rate:h:{hour}:{recipient}", f"sms:rate:d:{day}:{recipient}"]
+            results.extend(
+                int(r) for r in self.script(keys=keys, args=[self.per_hour, self.per_day])
             )
-        return [int(result) for result in pipe.execute()]
+        return results
 
 
 class MemoryRateLimiter:

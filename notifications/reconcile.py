@@ -7,7 +7,8 @@ nothing here ever hands a message over.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from notifications import repository
 from notifications.limits import QuietHours
 from notifications.models import NotificationStatus
 from notifications.providers import PROVIDERS, ProviderKind, SmsProvider
-from notifications.providers.base import Lookup
+from notifications.providers.base import Lookup, LookupAnswer
 from notifications.schemas import ReconcileReport
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Reconciler:
     quiet: QuietHours
     providers: dict[ProviderKind, SmsProvider]
     clock: Callable[[], datetime]
+    pool: ThreadPoolExecutor  # lookups run concurrently, like hand-offs
 
     def _recipients(self, session: Any, subject_keys: set[str]) -> dict[str, Recipient]:
         raise NotImplementedError
@@ -47,12 +49,12 @@ class Reconciler:
     def _fail(
         self,
         session: Any,
-        notification_id: int,
+        notification_ids: Sequence[int],
         token: str,
         status: S,
         why: str | None,
         now: datetime,
-    ) -> None:
+    ) -> list[int]:
         raise NotImplementedError
 
     def reconcile_stale(self, *, limit: int = 1000) -> ReconcileReport:
@@ -67,18 +69,20 @@ class Reconciler:
             )
             recipients = self._recipients(session, {row.subject_key for row in rows})
         report.examined = len(rows)
-        answers = []
-        for row in rows:
-            provider = self._provider(row.provider)
+        for row in rows:  # create any missing provider client before the lookups fan out
+            self._provider(row.provider)
+
+        def ask(row: Any) -> tuple[Any, LookupAnswer | None]:
             mobile = recipients.get(row.subject_key, Recipient(None, False, False)).mobile or ""
             try:
-                answer = provider.lookup(
+                return row, self._provider(row.provider).lookup(
                     row.unique_key, mobile, self.quiet.local(row.claimed_at).date()
                 )
             except Exception:  # the provider cannot be asked now: try again next sweep
                 log.warning("sms reconcile: lookup at %s failed; will retry", row.provider)
-                continue
-            answers.append((row, answer))
+                return row, None
+
+        answers = [(row, answer) for row, answer in self.pool.map(ask, rows) if answer]
         with session_scope(self.engine) as session:
             for row, answer in answers:
                 self._resolve(session, row, answer.result, answer.provider_message_id, now, report)
@@ -101,41 +105,35 @@ class Reconciler:
     ) -> None:
         token = row.claim_token
         if result is Lookup.ACCEPTED:
-            if repository.set_status(
+            if repository.move(
                 session,
                 [row.id],
-                expected=[S.SENDING],
+                expected=S.SENDING.value,
+                to_status=S.SENT.value,
+                at=now,
+                detail="reconciled: provider has it",
                 token=token,
-                status=S.SENT.value,
                 sent_at=now,
                 last_error=None,
                 updated_at=now,
             ):
-                repository.add_transitions(
-                    session, [row.id], S.SENDING, S.SENT, now, "reconciled: provider has it"
-                )
                 repository.set_message_ids(session, {row.id: message_id} if message_id else {})
                 report.accepted += 1
         elif result is Lookup.NOT_ACCEPTED and row.attempts < self.sms.max_attempts:
-            if repository.set_status(
+            why = "reconciled: provider never accepted it"
+            if repository.move(
                 session,
                 [row.id],
-                expected=[S.SENDING],
+                expected=S.SENDING.value,
+                to_status=S.RETRYING.value,
+                at=now,
+                detail=why,
                 token=token,
-                status=S.RETRYING.value,
                 next_attempt_at=now,
                 claim_token=None,
-                last_error="reconciled: provider never accepted it",
+                last_error=why,
                 updated_at=now,
             ):
-                repository.add_transitions(
-                    session,
-                    [row.id],
-                    S.SENDING,
-                    S.RETRYING,
-                    now,
-                    "reconciled: provider never accepted it",
-                )
                 report.resent_later += 1
         else:
             why = (
@@ -143,5 +141,5 @@ class Reconciler:
                 if result is Lookup.UNKNOWN
                 else f"gave up after {row.attempts} attempts"
             )
-            self._fail(session, row.id, token, S.TECHNICAL_FAILURE, why, now)
+            self._fail(session, [row.id], token, S.TECHNICAL_FAILURE, why, now)
             report.unknown += result is Lookup.UNKNOWN

@@ -10,7 +10,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Row, any_, bindparam, delete, func, insert, select, text, true, update
+from sqlalchemy import (
+    ARRAY,
+    Row,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -168,12 +181,53 @@ def set_status(
     return changed
 
 
-def ids_by_key(session: Session, unique_keys: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(list(unique_keys)):
-        statement = select(N.c.unique_key, N.c.id).where(_among(session, N.c.unique_key, chunk))
-        found.update((key, notification_id) for key, notification_id in session.execute(statement))
-    return found
+def move(
+    session: Session,
+    ids: Sequence[int],
+    *,
+    expected: str,
+    to_status: str,
+    at: datetime,
+    detail: str | None = None,
+    token: str | None = None,
+    **values: Any,
+) -> list[int]:
+    """Conditionally move rows from ``expected`` to ``to_status`` and log a transition for each
+    row actually changed; the ids changed. On PostgreSQL the update and the transition rows are
+    one statement (a data-modifying CTE) per chunk, so a batch costs one round trip."""
+    if not ids:
+        return []
+    if not _is_postgres(session):
+        changed = set_status(
+            session, ids, expected=[expected], token=token, status=to_status, **values
+        )
+        add_transitions(session, changed, expected, to_status, at, detail)
+        return changed
+    moved: list[int] = []
+    for chunk in _chunks(ids):
+        conditions = [_among(session, N.c.id, chunk), N.c.status == str(expected)]
+        if token is not None:
+            conditions.append(N.c.claim_token == token)
+        changed_cte = (
+            update(N)
+            .where(*conditions)
+            .values(status=str(to_status), **values)
+            .returning(N.c.id)
+            .cte("changed")
+        )
+        logged = insert(T).from_select(
+            ["notification_id", "from_status", "to_status", "at", "detail"],
+            select(
+                changed_cte.c.id,
+                literal(str(expected), T.c.from_status.type),
+                literal(str(to_status), T.c.to_status.type),
+                literal(at, T.c.at.type),
+                literal(detail, T.c.detail.type),
+            ),
+        )
+        statement = select(changed_cte.c.id).add_cte(logged.cte("logged"))
+        moved.extend(session.execute(statement).scalars())
+    return moved
 
 
 def set_message_ids(session: Session, message_ids: dict[int, str]) -> None:
@@ -211,21 +265,15 @@ def persons_for(session: Session, subject_keys: Iterable[str]) -> dict[str, Row[
 
 
 def deceased(session: Session, subject_keys: Iterable[str]) -> set[str]:
+    """Keys with a death record or marked deceased in the registry (one query per chunk)."""
     keys = list(set(subject_keys))
     dead: set[str] = set()
     for chunk in _chunks(keys):
-        dead.update(
-            session.execute(
-                select(D.c.subject_key).where(_among(session, D.c.subject_key, chunk))
-            ).scalars()
+        recorded = select(D.c.subject_key).where(_among(session, D.c.subject_key, chunk))
+        marked = select(P.c.subject_key).where(
+            _among(session, P.c.subject_key, chunk), P.c.status == "deceased"
         )
-        dead.update(
-            session.execute(
-                select(P.c.subject_key).where(
-                    _among(session, P.c.subject_key, chunk), P.c.status == "deceased"
-                )
-            ).scalars()
-        )
+        dead.update(session.execute(recorded.union(marked)).scalars())
     return dead
 
 

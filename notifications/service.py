@@ -203,7 +203,6 @@ def apply_receipts(
             message_ids[row.id] = receipt.provider_message_id
     for (from_status, target_status, code), ids in groups.items():
         values: dict[str, Any] = {
-            "status": target_status,
             "updated_at": now,
             "sent_at": func.coalesce(repository.N.c.sent_at, now),
         }
@@ -211,9 +210,14 @@ def apply_receipts(
             values["delivered_at"] = now
         else:
             values.update(failed_at=now, last_error=f"receipt {code}"[:200])
-        changed = repository.set_status(session, ids, expected=[from_status], **values)
-        repository.add_transitions(
-            session, changed, from_status, target_status, now, f"receipt {code}"[:200]
+        changed = repository.move(
+            session,
+            ids,
+            expected=from_status,
+            to_status=target_status,
+            at=now,
+            detail=f"receipt {code}"[:200],
+            **values,
         )
         report.applied += len(changed)
         report.duplicates += len(ids) - len(changed)
