@@ -1,6 +1,7 @@
 """Imports every package's ``models`` so ``SQLModel.metadata`` knows all tables (Alembic and
 tests use this). Add a line here when a domain gains tables."""
 
-import app.audit.models  # noqa: F401
+import app.audit.models
 import app.datahub.models  # noqa: F401
+import certs.models  # noqa: F401
 import notifications.models  # noqa: F401
