@@ -54,7 +54,8 @@ def test_issued_certificate_verifies_offline_and_online(engine: Engine,
     with session_scope(engine) as session:
         cert_id = result.certificate["id"]
         assert service.verify_online(session, cert_id=cert_id, today=TODAY).valid
-        assert service.holder_name(service.repository.get_certificate(session, cert_id)) == "王秀英"
+        stored = service.repository.get_certificate(session, cert_id)
+        assert stored is not None and service.holder_name(stored) == "王秀英"
 
 
 def test_issuance_is_idempotent_per_type_subject_and_grant(engine: Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import audit, data, db, demo, notifications
+from app.cli import audit, certs, data, db, demo, notifications
 
 cli = typer.Typer(
     name="mianshen",
@@ -18,6 +18,7 @@ cli.add_typer(data.app, name="data")
 cli.add_typer(notifications.app, name="notifications")
 cli.add_typer(notifications.sms_app, name="sms")
 cli.add_typer(audit.app, name="audit")
+cli.add_typer(certs.app, name="certs")
 cli.command("demo")(demo.demo)
 
 
