@@ -8,21 +8,27 @@ import json
 import sys
 import types
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import typer
+from sqlalchemy.engine import Engine
+from stdnum.cn import ric
 from typer.testing import CliRunner
 
+from app.db import session_scope
 from app.settings import get_settings
+from tests.sms_support import add_person
 
 
-def _load_certs_cli() -> typer.Typer:
+def _load_certs_cli() -> ModuleType:
     """``app.cli.certs`` itself; when the root ``app.cli`` package cannot be imported yet (it
     needs ``app.datahub.repository``/``service`` from a branch merged separately), load it under
     a bare stand-in package and drop the stand-in again so other tests see the real failure."""
     try:
-        from app.cli.certs import app as imported
+        from app.cli import certs as imported
 
         return imported
     except ImportError:
@@ -38,11 +44,12 @@ def _load_certs_cli() -> typer.Typer:
         for name in [n for n in sys.modules if n == "app.cli" or n.startswith("app.cli.")]:
             del sys.modules[name]
         sys.modules.update(saved)
-    certs_app: typer.Typer = module.app
-    return certs_app
+    return module
 
 
-app = _load_certs_cli()
+CERTS_CLI = _load_certs_cli()
+app: typer.Typer = CERTS_CLI.app
+verify_app: typer.Typer = CERTS_CLI.verify_app
 
 
 @pytest.fixture
@@ -90,3 +97,14 @@ def test_errors_are_reported_not_raised(runner: CliRunner) -> None:
     assert bad_date.exit_code == 1
     assert runner.invoke(app, ["verify", "garbage"]).exit_code == 1
     assert runner.invoke(app, ["revoke", "1.2.156.3005.2.X", "--reason", "x"]).exit_code == 1
+
+
+def test_verify_person(runner: CliRunner, engine: Engine) -> None:
+    id_number = "37060219500101123" + ric.calc_check_digit("370602195001011230")
+    with session_scope(engine) as session:
+        add_person(session, id_number, name="王秀英", birth_date=date(1950, 1, 1))
+    matched = runner.invoke(verify_app, ["person", "王秀英", id_number, "--json"])
+    assert matched.exit_code == 0 and json.loads(matched.output)["outcome"] == "match"
+    assert id_number not in matched.output
+    mismatch = runner.invoke(verify_app, ["person", "王秀", id_number, "--json"])
+    assert mismatch.exit_code == 1 and json.loads(mismatch.output)["outcome"] == "mismatch"

@@ -19,6 +19,7 @@ cli.add_typer(notifications.app, name="notifications")
 cli.add_typer(notifications.sms_app, name="sms")
 cli.add_typer(audit.app, name="audit")
 cli.add_typer(certs.app, name="certs")
+cli.add_typer(certs.verify_app, name="verify")
 cli.command("demo")(demo.demo)
 
 
