@@ -1,18 +1,17 @@
 """E-certificate logic: department keys, issuance (idempotent), status changes, published keys
 and status lists, and verification (online against the database, offline from published keys).
 
-Verification has one path, :func:`verify_token`: the online check rebuilds the token of the
-stored record (so a tampered row fails its signature) and feeds it the current published keys
-and a fresh status list, so a revocation shows at once. Services only flush; no holder name,
-subject key or private key is ever logged.
+Verification has one path, :func:`certs.verification.verify_token` (re-exported here): the
+online check rebuilds the token of the stored record (so a tampered row fails its signature)
+and feeds it the current published keys and a fresh status list, so a revocation shows at
+once. Services only flush; no holder name, subject key or private key is ever logged.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +20,7 @@ from sqlmodel import Session
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.privacy import keyring, mask_name
 from certs import repository, signing, status_list
-from certs.identifiers import InvalidIdentifier, make_identifier, parse_identifier
+from certs.identifiers import InvalidIdentifier, make_identifier
 from certs.models import (
     CERT_TYPES,
     DEPARTMENTS,
@@ -32,25 +31,13 @@ from certs.models import (
     CertType,
 )
 from certs.schemas import PublishedIssuer, PublishedKey, StatusListView, VerificationResult
+from certs.verification import MESSAGES, result, verify_token
 
 log = logging.getLogger(__name__)
 SUBJECT_KEY_TYPE = "pseudonymous-id-number"
+STATUS_LIST_TTL = timedelta(days=1)  # how long an offline verifier may rely on a list
 _SUBJECT_KEY = re.compile(r"^[0-9a-f]{32}$")
 
-MESSAGES = {
-    "ok": "证照有效",
-    "bad_token": "证照码无法识别",
-    "unknown_issuer": "颁发机构不在可信名单中",
-    "unknown_key": "签名密钥未公布，无法验证",
-    "bad_signature": "证照签名无效，内容可能被篡改",
-    "bad_identifier": "证照标识校验失败",
-    "not_yet_valid": "证照尚未生效",
-    "expired": "证照已过有效期",
-    "revoked": "证照已被注销",
-    "suspended": "证照已被暂停使用",
-    "status_list_invalid": "状态列表签名无效，无法确认证照状态",
-    "not_found": "未找到该证照",
-}
 
 
 def _now() -> datetime:
@@ -259,10 +246,12 @@ def status_list_for(session: Session, issuer_code: str) -> StatusListView:
     if issuer is None or key is None:
         raise NotFound(f"issuer {issuer_code} unknown or without key", "颁发机构不存在")
     size = max(status_list.MIN_BITS, issuer.next_status_index)
+    now = _now()
     payload: dict[str, Any] = {
         "type": "BitstringStatusList",
         "issuer": issuer_code,
-        "validFrom": _now().isoformat(timespec="seconds"),
+        "validFrom": now.isoformat(timespec="seconds"),
+        "validUntil": (now + STATUS_LIST_TTL).isoformat(timespec="seconds"),
         "size": size,
     }
     for purpose, status in (("revocation", CertStatus.REVOKED),
@@ -275,72 +264,7 @@ def status_list_for(session: Session, issuer_code: str) -> StatusListView:
     return StatusListView(issuer=issuer_code, token=token, payload=payload)
 
 
-# --- verification -----------------------------------------------------------------------------
-
-
-def _result(outcome: str, **extra: Any) -> VerificationResult:
-    return VerificationResult(valid=outcome == "ok", outcome=outcome, message=MESSAGES[outcome],
-                              **extra)
-
-
-def _as_issuers(issuers: Sequence[PublishedIssuer | Mapping[str, Any]]) -> dict[str, Any]:
-    parsed = [i if isinstance(i, PublishedIssuer) else PublishedIssuer.model_validate(i)
-              for i in issuers]
-    return {i.code: i for i in parsed}
-
-
-def _signed_by(issuer: PublishedIssuer, key_id: str, body: bytes, signature: bytes) -> bool:
-    key = next((k for k in issuer.keys if k.key_id == key_id), None)
-    return key is not None and signing.verify(key.algorithm, key.public_key, signature, body)
-
-
-def verify_token(
-    token: str, issuers: Sequence[PublishedIssuer | Mapping[str, Any]],
-    status_lists: Mapping[str, str] | None = None, today: date | None = None,
-) -> VerificationResult:
-    """Verify a certificate token offline from published issuer keys (and status-list tokens,
-    issuer code → token, when given; without them ``status_checked`` is False)."""
-    try:
-        body, payload, signature, key_id = signing.decode_token(token)
-    except signing.TokenError:
-        return _result("bad_token")
-    trusted = _as_issuers(issuers)
-    issuer = trusted.get(str(payload.get("issuerCode")))
-    if issuer is None:
-        return _result("unknown_issuer", key_id=key_id)
-    if not any(k.key_id == key_id for k in issuer.keys):
-        return _result("unknown_key", key_id=key_id)
-    if not _signed_by(issuer, key_id, body, signature):
-        return _result("bad_signature", key_id=key_id)
-    seen = {"key_id": key_id, "certificate": payload}
-    try:
-        identifier = parse_identifier(str(payload.get("id")))
-        valid_from = date.fromisoformat(payload["validFrom"])
-        valid_to = date.fromisoformat(payload["validTo"]) if payload.get("validTo") else None
-        index = int(payload["statusIndex"])
-    except (InvalidIdentifier, KeyError, TypeError, ValueError):
-        return _result("bad_identifier", **seen)
-    if identifier.issuer_code != issuer.code:
-        return _result("bad_identifier", **seen)
-    today = today or datetime.now(UTC).date()
-    if today < valid_from:
-        return _result("not_yet_valid", **seen)
-    if valid_to is not None and today > valid_to:
-        return _result("expired", **seen)
-    list_token = (status_lists or {}).get(issuer.code)
-    if list_token is None:
-        return _result("ok", **seen)
-    try:
-        list_body, list_payload, list_signature, list_key = signing.decode_token(list_token)
-        if (list_payload.get("issuer") != issuer.code
-                or not _signed_by(issuer, list_key, list_body, list_signature)):
-            return _result("status_list_invalid", **seen)
-        for purpose, outcome in (("revocation", "revoked"), ("suspension", "suspended")):
-            if status_list.is_set(status_list.decode(list_payload[purpose]), index):
-                return _result(outcome, status_checked=True, **seen)
-    except (signing.TokenError, status_list.StatusListError, KeyError):
-        return _result("status_list_invalid", **seen)
-    return _result("ok", status_checked=True, **seen)
+# --- verification (online; the offline path is certs.verification.verify_token) ------------
 
 
 def verify_online(session: Session, token: str | None = None, cert_id: str | None = None,
@@ -349,14 +273,14 @@ def verify_online(session: Session, token: str | None = None, cert_id: str | Non
     if cert_id:
         cert = repository.get_certificate(session, cert_id)
         if cert is None:
-            return _result("not_found")
+            return result("not_found")
         token = token_of(cert)
     if not token:
         raise ValidationFailed("give a token or a certificate id", "请提供证照码或证照标识")
     try:
         _body, payload, _sig, _kid = signing.decode_token(token)
     except signing.TokenError:
-        return _result("bad_token")
+        return result("bad_token")
     issuer_code = str(payload.get("issuerCode"))
     lists: dict[str, str] = {}
     if repository.active_key(session, issuer_code) is not None:

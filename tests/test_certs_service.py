@@ -150,8 +150,9 @@ def test_expired_and_not_yet_valid(engine: Engine) -> None:
     _setup(engine)
     token = _issue(engine, valid_to=TODAY + timedelta(days=30))
     issuers, lists = _published(engine)
-    assert service.verify_token(token, issuers, lists, TODAY + timedelta(days=30)).valid
-    assert service.verify_token(token, issuers, lists,
+    # far-future days: the status list (valid one day) is left out, expiry is about dates alone
+    assert service.verify_token(token, issuers, None, TODAY + timedelta(days=30)).valid
+    assert service.verify_token(token, issuers, None,
                                 TODAY + timedelta(days=31)).outcome == "expired"
     assert service.verify_token(token, issuers, lists,
                                 TODAY - timedelta(days=1)).outcome == "not_yet_valid"
@@ -189,3 +190,30 @@ def test_revoke_for_subject_on_death(engine: Engine) -> None:
         assert service.revoke_for_subject(session, SUBJECT, "death") == 2
         assert service.revoke_for_subject(session, SUBJECT, "death") == 0
         assert service.verify_online(session, token=other, today=TODAY).valid
+
+
+def test_retired_key_does_not_vouch_for_later_certificates(engine: Engine) -> None:
+    _setup(engine)
+    with session_scope(engine) as session:
+        code = DEPARTMENTS["civil_affairs"].code
+        old = service.repository.active_key(session, code)
+        assert old is not None
+        old_key_id, old_algorithm, old_private = old.key_id, old.algorithm, old.private_key
+        service.generate_department_key(session, "civil_affairs")
+    token = _issue(engine)
+    issuers, lists = _published(engine)
+    _body, payload, _sig, _kid = signing.decode_token(token)
+    # whoever still holds the retired private key signs a certificate dated after retirement
+    later = dict(payload, issuedOn=(date.today() + timedelta(days=1)).isoformat())
+    body = signing.canonical_json(later)
+    forged = signing.encode_token(body, signing.sign(old_algorithm, old_private, body), old_key_id)
+    assert service.verify_token(forged, issuers, lists, TODAY).outcome == "key_retired"
+
+
+def test_stale_status_list_is_not_relied_on(engine: Engine) -> None:
+    _setup(engine)
+    token = _issue(engine)
+    issuers, lists = _published(engine)
+    later = date.today() + timedelta(days=2)
+    assert service.verify_token(token, issuers, lists, later).outcome == "status_list_stale"
+    assert service.verify_token(token, issuers, None, later).status_checked is False
