@@ -108,3 +108,29 @@ def test_verify_person(runner: CliRunner, engine: Engine) -> None:
     assert id_number not in matched.output
     mismatch = runner.invoke(verify_app, ["person", "王秀", id_number, "--json"])
     assert mismatch.exit_code == 1 and json.loads(mismatch.output)["outcome"] == "mismatch"
+
+
+def test_status_list_and_import(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["keygen", "disabled_federation"]).exit_code == 0
+    issued = runner.invoke(app, ["issue", "disability_card", "王秀英", "370602195001011234",
+                                 "--issuer", "disabled_federation", "--valid-from", "2026-01-01"])
+    token = json.loads(runner.invoke(app, ["show", issued.output.strip(), "--json"]).output)[
+        "token"]
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(runner.invoke(app, ["issuers", "--json"]).output, encoding="utf-8")
+    code = json.loads(issuers.read_text(encoding="utf-8"))[0]["code"]
+    listed = json.loads(runner.invoke(app, ["status", code, "--json"]).output)
+    assert listed["payload"]["type"] == "BitstringStatusList"
+    lists = tmp_path / "lists.json"
+    lists.write_text(json.dumps({code: listed["token"]}), encoding="utf-8")
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"{token}\n{token[:-3]}abc\nnot-a-token\n", encoding="utf-8")
+    args = ["import", str(tokens), "--issuers", str(issuers), "--status-lists", str(lists),
+            "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output) == {"accepted": 1, "quarantined:unknown_key": 1,
+                                        "quarantined:bad_token": 1}
+    assert json.loads(runner.invoke(app, args).output) == json.loads(first.output)
+    assert runner.invoke(app, ["import", str(tmp_path / "missing.txt"), "--issuers",
+                               str(issuers)]).exit_code == 1

@@ -4,6 +4,7 @@ suspend, reinstate and QR output. Parsing, the unit of work and printing only; t
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import NoReturn
@@ -16,7 +17,7 @@ from app.cli.output import console, err_console, print_json
 from app.db import session_scope
 from app.errors import MianshenError
 from app.privacy import keyring
-from certs import api, person_check, rendering, repository, service
+from certs import api, imports, person_check, rendering, repository, service
 from certs.models import CertStatus, CertType
 from certs.signing import Algorithm
 
@@ -180,6 +181,51 @@ def qr(cert_id: str, out: Path = typer.Option(..., help="File to write (.svg or 
         token = service.token_of(cert)
     out.write_bytes(rendering.qr_code(token, kind))
     console.print(f"wrote {out}")
+
+
+@app.command()
+def status(issuer: str, json_output: bool = JSON_OPTION) -> None:
+    """The issuer's freshly signed status list (what offline verifiers fetch)."""
+    try:
+        with session_scope() as session:
+            view = service.status_list_for(session, issuer)
+    except MianshenError as error:
+        _fail(error)
+    if json_output:
+        print_json(view.model_dump(mode="json"))
+        return
+    console.print(view.token, soft_wrap=True)
+
+
+@app.command("import")
+def import_(
+    tokens: Path = typer.Argument(..., help="File with one certificate token per line."),
+    trusted: Path = typer.Option(..., "--issuers", help="JSON of trusted published issuers."),
+    lists: Path | None = typer.Option(None, "--status-lists",
+                                      help="JSON object: issuer code -> status-list token."),
+    holder_id: str | None = typer.Option(None, help="ID number of the holder (becomes the "
+                                         "pseudonymous subject key; never stored in clear)."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Import externally issued certificates: verified ones are accepted, the rest quarantined."""
+    try:
+        issuers_json = json.loads(trusted.read_text(encoding="utf-8"))
+        lists_json = json.loads(lists.read_text(encoding="utf-8")) if lists else None
+        lines = [line for line in tokens.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as error:
+        _fail(MianshenError(f"cannot read input: {error}"))
+    subject = keyring().subject_key(holder_id) if holder_id else None
+    outcomes: dict[str, int] = {}
+    with session_scope() as session:
+        for line in lines:
+            row = imports.import_certificate(session, line, issuers_json, lists_json, subject)
+            label = row.outcome if row.outcome == "accepted" else f"quarantined:{row.reason}"
+            outcomes[label] = outcomes.get(label, 0) + 1
+    if json_output:
+        print_json(outcomes)
+        return
+    for label, count in sorted(outcomes.items()):
+        console.print(f"{label}: {count}")
 
 
 verify_app = typer.Typer(help="Identity verification (核验) against the registries.",
