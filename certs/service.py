@@ -5,10 +5,13 @@ Verification has one path, :func:`certs.verification.verify_token` (re-exported 
 online check rebuilds the token of the stored record (so a tampered row fails its signature)
 and feeds it the current published keys and a fresh status list, so a revocation shows at
 once. Services only flush; no holder name, subject key or private key is ever logged.
+Issuance and revocation are appended to the tamper-evident audit log (``app.audit``) in the
+same transaction; suspension and reinstatement are not (the log has no kind for them yet).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +20,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.audit import service as audit
+from app.audit.schemas import EntryKind
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.privacy import keyring, mask_name
 from certs import repository, signing, status_list
@@ -200,6 +205,13 @@ def issue_certificate(
         if raced is None:
             raise
         return raced
+    audit.append(session, EntryKind.CERTIFICATE_ISSUED, {
+        "record_id": cert.cert_id, "certificate_id": cert.cert_id,
+        "certificate_type_code": cert.type_code, "holder_key": cert.subject_key,
+        "issuer_code": cert.issuer_code, "valid_from": cert.valid_from,
+        "valid_to": cert.valid_to,
+        "content_hash": hashlib.sha256(signing.canonical_json(payload_of(cert))).hexdigest(),
+    })
     log.info("certificate %s issued (type %s)", cert.cert_id, kind.value)
     return cert
 
@@ -218,6 +230,11 @@ def set_status(session: Session, cert_id: str, status: CertStatus, reason: str) 
     cert.updated_at = _now()
     session.add(cert)
     session.flush()
+    if status is CertStatus.REVOKED:
+        audit.append(session, EntryKind.CERTIFICATE_REVOKED, {
+            "record_id": cert_id, "certificate_id": cert_id, "reason": cert.status_reason,
+            "effective_date": cert.updated_at.date(),
+        })
     log.info("certificate %s is now %s (%s)", cert_id, status.value, cert.status_reason)
     return cert
 

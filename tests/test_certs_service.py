@@ -217,3 +217,24 @@ def test_stale_status_list_is_not_relied_on(engine: Engine) -> None:
     later = date.today() + timedelta(days=2)
     assert service.verify_token(token, issuers, lists, later).outcome == "status_list_stale"
     assert service.verify_token(token, issuers, None, later).status_checked is False
+
+
+def test_issuance_and_revocation_are_in_the_audit_log(engine: Engine) -> None:
+    from app.audit import service as audit
+
+    _setup(engine)
+    token = _issue(engine)
+    assert _issue(engine) == token  # idempotent re-run logs nothing new
+    cert_id = signing.decode_token(token)[1]["id"]
+    with session_scope(engine) as session:
+        service.set_status(session, cert_id, CertStatus.REVOKED, "holder deceased")
+        service.set_status(session, cert_id, CertStatus.REVOKED, "holder deceased")
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT kind, record_ref, data FROM audit_entry ORDER BY seq")).all()
+    assert [(r.kind, r.record_ref) for r in rows] == [
+        ("certificate_issued", cert_id), ("certificate_revoked", cert_id)]
+    issued = json.loads(rows[0].data)["payload"]
+    assert issued["holder_key"] == SUBJECT and "王秀英" not in rows[0].data
+    with session_scope(engine) as session:
+        assert audit.find_entry(session, f"certificate_revoked:{cert_id}").seq == 1
