@@ -17,6 +17,7 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -100,10 +101,15 @@ def sign(algorithm: str, encrypted_private_key: str, message: bytes) -> bytes:
     raise ValueError("stored key does not match its algorithm")
 
 
+@lru_cache(maxsize=256)
+def _public_key(public_key_b64: str) -> PublicKeyTypes:
+    return serialization.load_der_public_key(base64.b64decode(public_key_b64))
+
+
 def verify(algorithm: str, public_key_b64: str, signature: bytes, message: bytes) -> bool:
     """True only for a good signature; any malformed key or signature is simply False."""
     try:
-        public = serialization.load_der_public_key(base64.b64decode(public_key_b64))
+        public = _public_key(public_key_b64)
         if algorithm == Algorithm.ED25519 and isinstance(public, Ed25519PublicKey):
             public.verify(signature, message)
             return True
