@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from certs import signing, status_list
 from certs.identifiers import InvalidIdentifier, parse_identifier
 from certs.schemas import PublishedIssuer, PublishedKey, VerificationResult
@@ -39,9 +41,16 @@ def result(outcome: str, **extra: Any) -> VerificationResult:
 
 
 def _as_issuers(issuers: Sequence[PublishedIssuer | Mapping[str, Any]]) -> dict[str, Any]:
-    parsed = [i if isinstance(i, PublishedIssuer) else PublishedIssuer.model_validate(i)
-              for i in issuers]
-    return {i.code: i for i in parsed}
+    """Trusted issuers by code; a malformed entry is simply not trusted."""
+    trusted: dict[str, PublishedIssuer] = {}
+    for entry in issuers if isinstance(issuers, Sequence) else ():
+        try:
+            issuer = (entry if isinstance(entry, PublishedIssuer)
+                      else PublishedIssuer.model_validate(entry))
+        except ValidationError:
+            continue
+        trusted[issuer.code] = issuer
+    return trusted
 
 
 def _key(issuer: PublishedIssuer, key_id: str) -> PublishedKey | None:

@@ -98,6 +98,8 @@ def test_unknown_issuer_and_unknown_key(engine: Engine) -> None:
     token = _issue(engine)
     issuers, lists = _published(engine)
     assert service.verify_token(token, [], lists, TODAY).outcome == "unknown_issuer"
+    malformed = [{"code": issuers[0]["code"], "keys": "not a list"}, {"nonsense": 1}]
+    assert service.verify_token(token, malformed, lists, TODAY).outcome == "unknown_issuer"
     stripped = [dict(issuers[0], keys=[])]
     assert service.verify_token(token, stripped, lists, TODAY).outcome == "unknown_key"
     # a key of another department cannot vouch for this issuer
