@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import audit, data, db, demo, events, grants, notifications, payments, policy, sweep
+from app.cli import (
+    audit,
+    certs,
+    data,
+    db,
+    demo,
+    events,
+    grants,
+    notifications,
+    payments,
+    policy,
+    sweep,
+)
 from app.wiring import install_hooks
 
 cli = typer.Typer(
@@ -20,6 +32,8 @@ cli.add_typer(notifications.app, name="notifications")
 cli.add_typer(notifications.sms_app, name="sms")
 cli.add_typer(audit.app, name="audit")
 cli.add_typer(policy.app, name="policy")
+cli.add_typer(certs.app, name="certs")
+cli.add_typer(certs.verify_app, name="verify")
 cli.command("demo")(demo.demo)
 cli.command("explain")(policy.explain)
 cli.command("sweep")(sweep.sweep)

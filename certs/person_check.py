@@ -1,0 +1,88 @@
+"""Real-name verification (实名核验) against the population registry: is (name, ID number) a
+person the city knows, with that name, and alive?
+
+Outcomes: ``invalid_id`` (wrong length/format or check digit), ``invalid_birth_date`` (the
+embedded birth date does not exist or is in the future), ``not_found``, ``mismatch`` (the name
+differs), ``deceased`` (name matches, a death record or registry status says deceased) and
+``match``. The ID number only ever becomes the pseudonymous subject key; the registry name is
+decrypted in memory to compare and never returned or logged. Not here: API keys with scopes,
+per-key rate limits, audit logging of calls, enterprise and status checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from datetime import UTC, date, datetime
+
+from pydantic import BaseModel
+from sqlmodel import Session
+from stdnum.cn import ric
+from stdnum.exceptions import InvalidChecksum, ValidationError
+
+from app.privacy import keyring
+from certs import repository
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    "match": "姓名与公民身份号码一致",
+    "mismatch": "姓名与公民身份号码不一致",
+    "deceased": "该公民已死亡",
+    "not_found": "户籍人口库中无此公民身份号码",
+    "invalid_id": "公民身份号码格式或校验位错误",
+    "invalid_birth_date": "公民身份号码中的出生日期无效",
+}
+
+
+class PersonCheck(BaseModel):
+    outcome: str
+    message: str  # Simplified Chinese
+
+    @property
+    def matched(self) -> bool:
+        return self.outcome == "match"
+
+
+def _result(outcome: str) -> PersonCheck:
+    return PersonCheck(outcome=outcome, message=MESSAGES[outcome])
+
+
+def _normalise_name(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).replace(" ", "").replace("·", "•").strip()
+
+
+def validate_id_number(id_number: str, today: date | None = None) -> str | None:
+    """``None`` when valid, else the outcome naming what is wrong."""
+    number = (id_number or "").strip().upper()
+    if len(number) != 18 or not number[:17].isdigit():
+        return "invalid_id"
+    try:
+        if number[-1] != ric.calc_check_digit(number):
+            raise InvalidChecksum()
+    except (InvalidChecksum, ValueError):
+        return "invalid_id"
+    try:
+        born = ric.get_birth_date(number)
+    except ValidationError:
+        return "invalid_birth_date"
+    if born > (today or datetime.now(UTC).date()):
+        return "invalid_birth_date"
+    return None
+
+
+def check_person(session: Session, name: str, id_number: str,
+                 today: date | None = None) -> PersonCheck:
+    problem = validate_id_number(id_number, today)
+    if problem is not None:
+        return _result(problem)
+    subject_key = keyring().subject_key(id_number)
+    person = repository.person_by_subject(session, subject_key)
+    if person is None or not person.pii:
+        return _result("not_found")
+    registered = str(keyring().decrypt_json(person.pii).get("name", ""))
+    if not name or _normalise_name(registered) != _normalise_name(name):
+        return _result("mismatch")
+    if person.status == "deceased" or repository.has_death_record(session, subject_key):
+        return _result("deceased")
+    return _result("match")
