@@ -1,5 +1,6 @@
 """Cross-domain wiring that every process (CLI, web, Celery worker) installs once at start:
-the grant pipeline's hooks that write SMS outbox rows and cancel them on a death."""
+the grant pipeline's hooks that write SMS outbox rows and issue e-certificates, and on a death
+cancel pending messages and revoke certificates."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 
 def install_hooks(**_signal_kwargs: Any) -> None:
-    from notifications.grant_hooks import install
+    from certs import grant_hooks as certificate_hooks
+    from notifications import grant_hooks as notification_hooks
 
-    install()
+    notification_hooks.install()
+    certificate_hooks.install()

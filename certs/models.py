@@ -61,10 +61,10 @@ class Department:
 
 
 DEPARTMENTS: dict[str, Department] = {
-    "civil_affairs": Department("11370600MB1234567Q", "烟台市民政局"),
-    "transport": Department("11370600MB2345678A", "烟台市交通运输局"),
-    "health": Department("11370600MB3456789U", "烟台市卫生健康委员会"),
-    "disabled_federation": Department("13370600MC4567890A", "烟台市残疾人联合会"),
+    "civil_affairs": Department("11440604MB1234567W", "佛山市禅城区民政局"),
+    "transport": Department("11440604MB2345678E", "佛山市禅城区交通运输局"),
+    "health": Department("11440604MB34567890", "佛山市禅城区卫生健康局"),
+    "disabled_federation": Department("13440604MC4567890E", "佛山市禅城区残疾人联合会"),
 }
 
 

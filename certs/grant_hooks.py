@@ -1,0 +1,93 @@
+"""Glue between the grant pipeline and e-certificates.
+
+A grant of an e-certificate or voucher benefit becomes a signed certificate in the same
+transaction (idempotent per grant, so a re-run sweep issues nothing twice); a death revokes
+every live certificate of that person at once. The issuing department gets a signing key on
+its first issuance when it has none (the embedded default; in production keys are made with
+``mianshen certs keygen``). :func:`install` registers both hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from app.datahub.models import Person
+from app.privacy import keyring
+from certs import repository
+from certs.models import CERT_TYPES, CertType
+from certs.service import (
+    ensure_issuer,
+    generate_department_key,
+    issue_certificate,
+    revoke_for_subject,
+)
+from eligibility.grants.hooks import Death, GrantChange, Hook, register
+
+log = logging.getLogger(__name__)
+
+CERTIFICATE_POLICIES: dict[str, CertType] = {
+    "elderly-card": CertType.ELDERLY_CARD,
+    "senior-bus-card": CertType.BUS_CARD,
+    "premarital-check-voucher": CertType.MARRIAGE_CHECK_VOUCHER,
+    "prenatal-check-voucher": CertType.PREGNANCY_CHECK_VOUCHER,
+}
+
+
+def _holder_names(session: Session, subject_keys: set[str]) -> dict[str, str]:
+    ring = keyring()
+    rows = session.exec(select(Person).where(col(Person.subject_key).in_(subject_keys)))
+    return {p.subject_key: ring.decrypt_json(p.pii).get("name", "") for p in rows if p.pii}
+
+
+def _ensure_signing_key(session: Session, department: str) -> None:
+    issuer = ensure_issuer(session, department)
+    if repository.active_key(session, issuer.code) is None:
+        generate_department_key(session, department)
+
+
+def on_grant_changed(session: Session, changes: Sequence[GrantChange]) -> None:
+    wanted = [
+        c
+        for c in changes
+        if c.to_state == "granted"
+        and c.from_state != "granted"
+        and c.policy_id in CERTIFICATE_POLICIES
+    ]
+    if not wanted:
+        return
+    names = _holder_names(session, {c.subject_key for c in wanted})
+    issued = 0
+    for change in wanted:
+        cert_type = CERTIFICATE_POLICIES[change.policy_id]
+        department = CERT_TYPES[cert_type].department
+        if not names.get(change.subject_key):
+            continue  # no name held: the review queue handles these, no certificate is minted
+        _ensure_signing_key(session, department)
+        issue_certificate(
+            session,
+            cert_type,
+            change.subject_key,
+            names[change.subject_key],
+            department,
+            valid_from=change.effective_date,
+            valid_to=None,
+            grant_ref=f"grant-{change.grant_id}",
+            issued_on=change.effective_date,
+        )
+        issued += 1
+    log.info("grant changes issued %d e-certificates", issued)
+
+
+def on_subject_died(session: Session, deaths: Sequence[Death]) -> None:
+    revoked = sum(
+        revoke_for_subject(session, d.subject_key, "death record received") for d in deaths
+    )
+    log.info("deaths revoked %d e-certificates", revoked)
+
+
+def install() -> None:
+    register(Hook.GRANT_CHANGED, on_grant_changed)
+    register(Hook.SUBJECT_DIED, on_subject_died)
