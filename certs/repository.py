@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.datahub.models import DeathRecord, Person
@@ -93,3 +94,7 @@ def person_by_subject(session: Session, subject_key: str) -> Person | None:
 def has_death_record(session: Session, subject_key: str) -> bool:
     statement = select(DeathRecord.id).where(DeathRecord.subject_key == subject_key).limit(1)
     return session.exec(statement).first() is not None
+
+
+def count_certificates(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Certificate)).one())

@@ -19,6 +19,7 @@ from app.cli.output import console, progress_bar
 from app.datahub import service, synth
 from app.db import get_engine, session_scope
 from app.settings import get_settings
+from certs.repository import count_certificates
 from eligibility.grants.repository import policy_summary
 from eligibility.payments.batch import create_batch
 from eligibility.sweeps.service import run_sweep
@@ -68,6 +69,7 @@ def demo(
     _print_summary(period)
     with session_scope() as session:
         stats = delivery_stats(session)
+        certificates = count_certificates(session)
     console.print(
         f"sweep {sweep.sweep_id}: {sweep.counts.get('grants_created', 0):,} grants created; "
         f"payment batch for {period}: {batch.payment_count:,} payments → {batch_file}"
@@ -76,6 +78,7 @@ def demo(
         f"SMS: {sent:,} handed to the console provider ({stats.total:,} in the outbox) → "
         f"{Path(settings.home) / 'sms-outbox.log'}"
     )
+    console.print(f"e-certificates issued and signed: {certificates:,} (`mianshen certs list`)")
     console.print(
         "next: `python3 dev.py run grants list`, `... explain longevity-allowance ID_NUMBER "
         f"--as-of {as_of}`, `... notifications list`, `... audit verify`"
