@@ -1,6 +1,7 @@
 """Glue between the grant pipeline and the SMS outbox.
 
-A grant change becomes an outbox row in the same transaction (``Hook.GRANT_CHANGED``); a death
+A grant change becomes an outbox row in the same transaction (``Hook.GRANT_CHANGED``), and so
+does each payment put in a payment batch (``Hook.PAYMENTS_BATCHED``: "payment made"); a death
 cancels every pending message of that person (``Hook.SUBJECT_DIED``) and an ending caused by
 death sends nothing -- nobody gets an SMS about a relative who just died. Only person subjects
 are messaged here; enterprises are reached through their legal representative (not yet wired).
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.datahub.catalog import Department
 from eligibility.grants.hooks import Death, GrantChange, Hook, register
@@ -117,6 +119,41 @@ def on_grant_changed(session: Session, changes: Sequence[GrantChange]) -> None:
         log.info("grant changes queued %d messages (%d existed)", report.created, report.existing)
 
 
+def on_payments_batched(session: Session, payment_ids: Sequence[int]) -> None:
+    from eligibility.payments.models import Payment
+
+    meta = _policy_meta()
+    template = {s: template_for(s, EventKind.PAYMENT_MADE) for s in {m[1] for m in meta.values()}}
+    requests = []
+    for start in range(0, len(payment_ids), 1000):
+        chunk = list(payment_ids[start : start + 1000])
+        for payment in session.exec(select(Payment).where(col(Payment.id).in_(chunk))):
+            if payment.policy_id not in meta or payment.amount_fen <= 0:
+                continue
+            title, template_set, agency = meta[payment.policy_id]
+            wanted = template[template_set].caller_variables
+            variables: dict[str, str | int | date] = {
+                "benefit": title,
+                "paid_on": date.today(),
+                "amount_fen": payment.amount_fen,
+            }
+            requests.append(
+                NotificationRequest(
+                    subject_key=payment.subject_key,
+                    event=EventKind.PAYMENT_MADE,
+                    grant_ref=f"grant-{payment.grant_id}",
+                    period=f"{payment.period}-{payment.kind}",
+                    agency=agency,
+                    variables={k: v for k, v in variables.items() if k in wanted},
+                    template_set=template_set,
+                    batch_ref=f"payments:{payment.period}",
+                )
+            )
+    if requests:
+        report = enqueue_many(session, requests)
+        log.info("payments queued %d messages (%d existed)", report.created, report.existing)
+
+
 def on_subject_died(session: Session, deaths: Sequence[Death]) -> None:
     cancelled = sum(cancel_pending(session, d.subject_key, "death record received") for d in deaths)
     log.info("deaths cancelled %d pending messages", cancelled)
@@ -124,4 +161,5 @@ def on_subject_died(session: Session, deaths: Sequence[Death]) -> None:
 
 def install() -> None:
     register(Hook.GRANT_CHANGED, on_grant_changed)
+    register(Hook.PAYMENTS_BATCHED, on_payments_batched)
     register(Hook.SUBJECT_DIED, on_subject_died)

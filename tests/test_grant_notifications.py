@@ -4,6 +4,7 @@ engine and the bundled 高龄津贴 policy; a death cancels what is pending and 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -74,3 +75,21 @@ def test_an_ending_caused_by_death_sends_nothing(engine: Engine) -> None:
         session.commit()
     [message] = _messages(engine, chen)
     assert message.event_kind == "ended" and "户籍已迁出本区" in message.body
+
+
+def test_a_payment_batch_queues_one_payment_sms_per_payment_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from eligibility.payments.batch import create_batch
+
+    grant_hooks.install()
+    chen = data.add_person(engine, 72, date(1950, 1, 5))
+    run_sweep(date(2025, 11, 22), full=True, engine=engine)
+    for _ in range(2):  # re-running the batch for the period sends nothing twice
+        with Session(engine) as session:
+            create_batch(session, "2025-11", tmp_path)
+            session.commit()
+
+    [paid] = [m for m in _messages(engine, chen) if m.event_kind == "payment_made"]
+    assert paid.body.startswith("【禅城区民政局】") and "高龄津贴" in paid.body
+    assert paid.period == "2025-11-regular"
