@@ -1,13 +1,17 @@
-"""The working-day calendar: weekends, public holidays and make-up working days (调休).
+"""The one working-day calendar: weekends, public holidays and make-up working days (调休).
 
-Read from ``data/holidays_cn.csv`` (date, ``holiday`` | ``workday``, name); a day the file does not
-mention is a working day from Monday to Friday. The calendar is precomputed as two arrays over
-1950-2100 so working-day arithmetic is a vectorised lookup (``gather``) in Polars:
+Sources, later ones winning: Monday to Friday; the State Council schedule published in the
+``chinesecalendar`` package for the years it knows; ``data/holidays_cn.csv`` (date, ``holiday`` |
+``workday``, name) for years the package does not know yet. The calendar is precomputed as two
+arrays over 1950-2100 so working-day arithmetic is a vectorised lookup (``gather``) in Polars:
 
 - ``working_days_between(a, b)``: working days after ``a`` up to and including ``b`` (negative
   when ``b`` is before ``a``);
 - ``add_working_days(d, n)``: the ``n``-th working day after ``d`` (``n = 0`` gives ``d``;
   negative ``n`` gives no value).
+
+The grant pipeline's date helpers (``eligibility.grants.workdays``) read the same arrays, so a
+policy expression and a public-notice deadline always count the same days.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
+import chinese_calendar
 import numpy as np
 import polars as pl
 
@@ -34,9 +39,16 @@ class WorkdayCalendar:
     working_dates: pl.Series  # every working day, ascending
 
     def is_working_day(self, day: date) -> bool:
+        return self.ordinal(day) > self.ordinal(day - timedelta(days=1))
+
+    def ordinal(self, day: date) -> int:
+        """Working days from FIRST_DAY up to and including ``day``."""
         i = (day - FIRST_DAY).days
-        previous = int(self.cumulative[i - 1]) if i > 0 else 0
-        return int(self.cumulative[i]) > previous
+        if not 0 <= i < len(self.cumulative):
+            if i < 0:
+                return 0
+            raise ValueError(f"{day} is beyond the working-day calendar (until {LAST_DAY})")
+        return int(self.cumulative[i])
 
 
 def read_overrides(path: Path = CALENDAR_FILE) -> dict[date, bool]:
@@ -53,7 +65,9 @@ def calendar(path: Path = CALENDAR_FILE) -> WorkdayCalendar:
     days = (LAST_DAY - FIRST_DAY).days + 1
     weekday0 = FIRST_DAY.weekday()
     working = (np.arange(weekday0, weekday0 + days) % 7) < 5
-    for day, is_working in read_overrides(path).items():
+    published = {day: False for day in chinese_calendar.holidays}
+    published.update({day: True for day in chinese_calendar.workdays})
+    for day, is_working in {**published, **read_overrides(path)}.items():
         if FIRST_DAY <= day <= LAST_DAY:
             working[(day - FIRST_DAY).days] = is_working
     cumulative = np.cumsum(working, dtype=np.int64)

@@ -1,40 +1,28 @@
-"""Working days (工作日) in mainland China: weekends and statutory holidays are off, and the
-adjusted working weekends (调休) are on. ``chinese_calendar`` holds the State Council's published
-schedule for the years it knows; beyond them Monday to Friday is assumed."""
+"""Working days (工作日) for the grant pipeline's scalar dates (public-notice windows, objection
+deadlines): thin helpers over the one calendar in :mod:`eligibility.workdays`, so the pipeline
+and policy expressions never disagree about a 调休 weekend or a holiday."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from functools import lru_cache
+from datetime import date
 
-import chinese_calendar
+from eligibility.workdays import calendar
 
 
-@lru_cache(maxsize=8192)
 def is_working_day(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
+    return calendar().is_working_day(day)
 
 
-@lru_cache(maxsize=8192)
 def add_working_days(start: date, days: int) -> date:
     """The ``days``-th working day after ``start`` (``start`` itself does not count)."""
-    day = start
-    remaining = days
-    while remaining > 0:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            remaining -= 1
+    if days <= 0:
+        return start
+    cal = calendar()
+    day: date = cal.working_dates[cal.ordinal(start) + days - 1]
     return day
 
 
 def working_days_between(start: date, end: date) -> int:
     """Working days in (start, end]."""
-    count = 0
-    day = start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_working_day(day)
-    return count
+    cal = calendar()
+    return max(cal.ordinal(end) - cal.ordinal(start), 0)
