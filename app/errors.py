@@ -20,6 +20,10 @@ class Conflict(MianshenError):
     status_code = 409
 
 
+class Unauthenticated(MianshenError):
+    status_code = 401
+
+
 class Forbidden(MianshenError):
     status_code = 403
 

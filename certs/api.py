@@ -6,13 +6,11 @@ API keys with scopes are not implemented yet: these routes are public read/verif
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.db import get_engine, session_scope
+from app.auth.deps import db_session
 from app.errors import NotFound
 from certs import rendering, repository, service
 from certs.models import Certificate
@@ -26,10 +24,6 @@ from certs.schemas import (
 
 router = APIRouter(prefix="/certs", tags=["certs"])
 
-
-def db_session(request: Request) -> Iterator[Session]:
-    with session_scope(getattr(request.app.state, "engine", None) or get_engine()) as session:
-        yield session
 
 
 def view_of(cert: Certificate) -> CertificateView:

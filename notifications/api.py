@@ -15,13 +15,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlmodel import Session
 
-from app.db import get_engine, session_scope
+from app.auth.deps import db_session
 from app.errors import Forbidden, ValidationFailed
 from app.settings import get_settings
 from notifications import service
@@ -30,11 +29,6 @@ from notifications.schemas import CitizenMessage, DeliveryStats, ReceiptReport
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
-
-def db_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request (``app.state.engine`` overrides the configured database)."""
-    with session_scope(getattr(request.app.state, "engine", None) or get_engine()) as session:
-        yield session
 
 
 def access_token(scope: str) -> str:
