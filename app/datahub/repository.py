@@ -36,11 +36,15 @@ def _table(name: str) -> Table:
     return table
 
 
+def table_name(dataset: str) -> str:
+    return _table(dataset).name
+
+
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _driver_connection(session: Session) -> Any:
+def driver_connection(session: Session) -> Any:
     """The DBAPI connection inside the session's transaction (psycopg or sqlite3)."""
     return session.connection().connection.driver_connection
 
@@ -90,7 +94,7 @@ def held_values(session: Session, dataset: str, column: str, values: Sequence[st
     if not values:
         return set()
     table = f'"{_table(dataset).name}"'
-    connection = _driver_connection(session)
+    connection = driver_connection(session)
     if _is_postgres(session):
         with connection.cursor() as cursor:
             cursor.execute(
@@ -106,6 +110,33 @@ def held_values(session: Session, dataset: str, column: str, values: Sequence[st
         query = f'SELECT "{column}" FROM {table} WHERE "{column}" IN ({marks})'
         found.update(row[0] for row in connection.execute(query, chunk).fetchall())
     return found
+
+
+def _array_type(dtype: pl.DataType) -> str:
+    if dtype == pl.Date:
+        return "date[]"
+    if dtype.is_integer():
+        return "bigint[]"
+    return "text[]"
+
+
+def held_row_hashes(session: Session, dataset: str, identity: pl.DataFrame) -> set[str]:
+    """``row_hash`` of the held rows whose natural key is one of ``identity``'s (its columns:
+    the key's storage columns, and ``row_hash``, which is ignored). One join of the keys,
+    unnested from arrays, with the table's unique key index. PostgreSQL only: on SQLite it
+    returns nothing, and the upsert's own hash comparison leaves unchanged rows alone."""
+    if identity.is_empty() or not _is_postgres(session):
+        return set()
+    key = [column for column in identity.columns if column != "row_hash"]
+    arrays = ", ".join(f"%s::{_array_type(identity.schema[column])}" for column in key)
+    joined = " AND ".join(f'held."{column}" = wanted."{column}"' for column in key)
+    query = (
+        f"SELECT held.row_hash FROM unnest({arrays}) AS wanted({_quoted(key)}) "
+        f'JOIN "{_table(dataset).name}" AS held ON {joined}'
+    )
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(query, [identity.get_column(column).to_list() for column in key])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def holds_rows(session: Session, dataset: str) -> bool:
@@ -129,7 +160,7 @@ def upsert_rows(
         return 0
     if _is_postgres(session):
         if first_load:
-            return _copy_postgres(session, dataset, rows, batch_id, now)
+            return copy_rows(session, dataset, rows, batch_id, now)
         return _upsert_postgres(session, dataset, rows, key, batch_id, now)
     return _upsert_sqlite(session, dataset, rows, key, batch_id, now)
 
@@ -140,15 +171,19 @@ def _csv_payload(rows: pl.DataFrame) -> io.BytesIO:
     return payload
 
 
-def _copy_postgres(
-    session: Session, dataset: str, rows: pl.DataFrame, batch_id: int, now: datetime
+def copy_rows(
+    session: Session, dataset: str, rows: pl.DataFrame, batch_id: int, now: datetime, *,
+    freeze: bool = False,
 ) -> int:
+    """COPY storage rows straight into the dataset's table (PostgreSQL; no conflict handling).
+    ``freeze`` needs the table created or truncated in this transaction (``first_load``)."""
     rows = rows.with_columns(
         pl.lit(now.isoformat()).alias("updated_at"), pl.lit(batch_id).alias("batch_id")
     )
     payload = _csv_payload(rows)
-    statement = f'COPY "{_table(dataset).name}" ({_quoted(rows.columns)}) FROM STDIN (FORMAT csv)'
-    with _driver_connection(session).cursor() as cursor, cursor.copy(statement) as copy:
+    options = "FORMAT csv, FREEZE true" if freeze else "FORMAT csv"
+    statement = f'COPY "{_table(dataset).name}" ({_quoted(rows.columns)}) FROM STDIN ({options})'
+    with driver_connection(session).cursor() as cursor, cursor.copy(statement) as copy:
         copy.write(payload.getbuffer())
     return rows.height
 
@@ -169,7 +204,7 @@ def _upsert_postgres(
     table, columns = _table(dataset).name, rows.columns
     stage = f"_stage_{table}"
     payload = _csv_payload(rows)
-    with _driver_connection(session).cursor() as cursor:
+    with driver_connection(session).cursor() as cursor:
         cursor.execute(
             f'CREATE TEMPORARY TABLE "{stage}" ON COMMIT DROP AS '
             f'SELECT {_quoted(columns)} FROM "{table}" WITH NO DATA'
@@ -215,7 +250,7 @@ def _upsert_sqlite(
         + _conflict_clause(table.name, [c for c in columns if c not in ("updated_at", "batch_id")],
                            key, "IS NOT")
     )
-    connection = _driver_connection(session)
+    connection = driver_connection(session)
     before = connection.total_changes
     connection.executemany(statement, rows.iter_rows())
     return int(connection.total_changes - before)
