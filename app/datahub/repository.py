@@ -89,27 +89,31 @@ def finish_batch(session: Session, batch_id: int) -> None:
 
 # -- dataset rows --------------------------------------------------------------------------
 
-def held_values(session: Session, dataset: str, column: str, values: Sequence[str]) -> set[str]:
-    """Which of ``values`` are held in ``dataset.column``."""
-    if not values:
-        return set()
+def unheld_values(session: Session, dataset: str, column: str, values: pl.Series) -> pl.Series:
+    """Positions (0-based) of ``values`` not held in ``dataset.column``. On PostgreSQL one
+    anti-join of the unnested values with the column's index, returning only the misses."""
+    if values.is_empty():
+        return pl.Series("position", [], dtype=pl.Int64)
     table = f'"{_table(dataset).name}"'
     connection = driver_connection(session)
     if _is_postgres(session):
         with connection.cursor() as cursor:
             cursor.execute(
-                f'SELECT DISTINCT "{column}" FROM {table} WHERE "{column}" = ANY(%s)',
-                (list(values),),
+                "SELECT wanted.position - 1 FROM unnest(%s::text[]) WITH ORDINALITY "
+                "AS wanted(value, position) WHERE NOT EXISTS "
+                f'(SELECT 1 FROM {table} AS held WHERE held."{column}" = wanted.value)',
+                (values.to_list(),),
             )
-            return {row[0] for row in cursor.fetchall()}
+            return pl.Series("position", [row[0] for row in cursor.fetchall()], dtype=pl.Int64)
     found: set[str] = set()
-    distinct = list(set(values))
+    distinct = list(set(values.to_list()))
     for start in range(0, len(distinct), SQLITE_MAX_PARAMETERS):
         chunk = distinct[start : start + SQLITE_MAX_PARAMETERS]
         marks = ", ".join("?" * len(chunk))
         query = f'SELECT "{column}" FROM {table} WHERE "{column}" IN ({marks})'
         found.update(row[0] for row in connection.execute(query, chunk).fetchall())
-    return found
+    held = values.is_in(pl.Series(sorted(found), dtype=pl.String).implode())
+    return (~held).arg_true().cast(pl.Int64).alias("position")
 
 
 def _array_type(dtype: pl.DataType) -> str:
@@ -120,23 +124,28 @@ def _array_type(dtype: pl.DataType) -> str:
     return "text[]"
 
 
-def held_row_hashes(session: Session, dataset: str, identity: pl.DataFrame) -> set[str]:
-    """``row_hash`` of the held rows whose natural key is one of ``identity``'s (its columns:
-    the key's storage columns, and ``row_hash``, which is ignored). One join of the keys,
-    unnested from arrays, with the table's unique key index. PostgreSQL only: on SQLite it
-    returns nothing, and the upsert's own hash comparison leaves unchanged rows alone."""
+def unheld_rows(session: Session, dataset: str, identity: pl.DataFrame) -> pl.Series:
+    """Positions (0-based) of the rows of ``identity`` (the natural key's storage columns and
+    ``row_hash``) that are not held with that ``row_hash``: new or changed rows. One join of
+    the keys, unnested from arrays, with the table's unique key; only those positions come back,
+    so a no-op re-import transfers nothing. On SQLite every position comes back (the upsert's
+    own hash comparison leaves unchanged rows alone there)."""
     if identity.is_empty() or not _is_postgres(session):
-        return set()
+        return pl.Series("position", range(identity.height), dtype=pl.Int64)
     key = [column for column in identity.columns if column != "row_hash"]
-    arrays = ", ".join(f"%s::{_array_type(identity.schema[column])}" for column in key)
+    names = [*key, "row_hash"]
+    arrays = ", ".join(f"%s::{_array_type(identity.schema[column])}" for column in names)
     joined = " AND ".join(f'held."{column}" = wanted."{column}"' for column in key)
     query = (
-        f"SELECT held.row_hash FROM unnest({arrays}) AS wanted({_quoted(key)}) "
-        f'JOIN "{_table(dataset).name}" AS held ON {joined}'
+        f"SELECT wanted.position - 1 FROM unnest({arrays}) WITH ORDINALITY "
+        f"AS wanted({_quoted(names)}, position) "
+        f'LEFT JOIN "{_table(dataset).name}" AS held ON {joined} '
+        "WHERE held.row_hash IS DISTINCT FROM wanted.row_hash"
     )
     with driver_connection(session).cursor() as cursor:
-        cursor.execute(query, [identity.get_column(column).to_list() for column in key])
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute(query, [identity.get_column(column).to_list() for column in names])
+        positions = [row[0] for row in cursor.fetchall()]
+    return pl.Series("position", positions, dtype=pl.Int64)
 
 
 def holds_rows(session: Session, dataset: str) -> bool:

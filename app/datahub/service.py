@@ -271,12 +271,9 @@ def _prepare_next(job: _FileImport, batches: Iterator[pl.DataFrame]) -> _Prepare
         )
         valid, identity = result.valid, identity_columns(result.valid, spec, job.ring)
         if not job.first_load:
-            held = repository.held_row_hashes(session, spec.name, identity)
-            if held:
-                changed = ~identity.get_column("row_hash").is_in(
-                    pl.Series(list(held), dtype=pl.String).implode()
-                )
-                valid, identity = valid.filter(changed), identity.filter(changed)
+            changed = repository.unheld_rows(session, spec.name, identity)
+            if changed.len() < identity.height:
+                valid, identity = valid[changed], identity[changed]
     quarantine = quarantine_entries(
         result.rejected, spec.name, job.source.path.name, job.ring,
         batch_id=job.batch_id, now=datetime.now(UTC),
@@ -342,8 +339,8 @@ def _reference_lookup(session: Session, ring: Keyring) -> ReferenceLookup:
         if target_field.type is FieldType.ID_NUMBER:
             stored = index_all(ring, SUBJECT, values)
         column = target_field.storage_column or field_name
-        found = repository.held_values(session, target, column, stored.to_list())
-        return stored.is_in(pl.Series(sorted(found), dtype=pl.String).implode())
+        missing = repository.unheld_values(session, target, column, stored)
+        return ~pl.int_range(stored.len(), eager=True).is_in(missing.implode())
 
     return held
 
