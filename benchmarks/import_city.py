@@ -103,6 +103,16 @@ def backend_cpu(url: str) -> float:
     return total / ticks
 
 
+def wal_position() -> int:
+    """The server's WAL insert position in bytes (cluster-wide: other databases' writes count
+    too, so the per-row figure is exact only on an otherwise idle server)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+        row = admin.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def dataset_files(city: Path) -> list[Path]:
     files = []
     for spec in DATASETS:
@@ -117,15 +127,18 @@ def import_all(url: str, files: list[Path], batch_rows: int | None, title: str) 
     engine = engine_for(url)
     print(f"\n{title}")
     print(f"{'dataset':<24}{'rows':>12}{'loaded':>12}{'unchanged':>12}{'quarantined':>12}"
-          f"{'seconds':>10}{'rows/s':>12}{'µs/row py':>11}{'µs/row pg':>11}")
+          f"{'seconds':>10}{'rows/s':>12}{'µs/row py':>11}{'µs/row pg':>11}{'WAL B/row':>11}")
     total_rows, total_seconds = 0, 0.0
     totals = DatasetCounts()
-    process_cpu, database_cpu = 0.0, 0.0
+    process_cpu, database_cpu, wal_bytes = 0.0, 0.0, 0
     for file in files:
         process_before, backend_before = _process_cpu(), backend_cpu(url)
+        wal_before = wal_position()
         report = service.import_path(engine, file, batch_rows=batch_rows)
         process_used = _process_cpu() - process_before
         backend_used = backend_cpu(url) - backend_before
+        wal_used = wal_position() - wal_before
+        wal_bytes += wal_used
         process_cpu += process_used
         database_cpu += backend_used
         for message in report.errors.values():
@@ -140,11 +153,13 @@ def import_all(url: str, files: list[Path], batch_rows: int | None, title: str) 
         rate = rows / report.seconds if report.seconds else 0.0
         print(f"{file.stem:<24}{rows:>12,}{counts.loaded:>12,}{counts.unchanged:>12,}"
               f"{counts.quarantined:>12,}{report.seconds:>10.1f}{rate:>12,.0f}"
-              f"{_micros(process_used, rows):>11}{_micros(backend_used, rows):>11}")
+              f"{_micros(process_used, rows):>11}{_micros(backend_used, rows):>11}"
+              f"{_per_row(wal_used, rows):>11}")
     rate = total_rows / total_seconds if total_seconds else 0.0
     print(f"{'total':<24}{total_rows:>12,}{totals.loaded:>12,}{totals.unchanged:>12,}"
           f"{totals.quarantined:>12,}{total_seconds:>10.1f}{rate:>12,.0f}"
-          f"{_micros(process_cpu, total_rows):>11}{_micros(database_cpu, total_rows):>11}")
+          f"{_micros(process_cpu, total_rows):>11}{_micros(database_cpu, total_rows):>11}"
+          f"{_per_row(wal_bytes, total_rows):>11}")
     print(f"load average: {_load()}")
     engine.dispose()
     return rate
@@ -152,6 +167,10 @@ def import_all(url: str, files: list[Path], batch_rows: int | None, title: str) 
 
 def _micros(seconds: float, rows: int) -> str:
     return f"{seconds / rows * 1e6:.1f}" if rows else "-"
+
+
+def _per_row(amount: float, rows: int) -> str:
+    return f"{amount / rows:,.0f}" if rows else "-"
 
 
 def _load() -> str:

@@ -20,16 +20,20 @@ should the rebuilt unique index find one anyway, the commit fails and nothing is
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import polars as pl
+import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.datahub import repository
+
+log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = "2s"
 INDEX_BUILD_MEMORY = "256MB"  # per index build, only for this transaction
@@ -76,7 +80,17 @@ class FirstLoad:
         self._open = False
 
     def begin(self) -> bool:
-        """Take the table for a first load; False (and nothing changed) if it cannot be."""
+        """Take the table for a first load; False (and nothing changed) if it cannot be, also
+        when the database refuses a step (say the importing role may not drop indexes)."""
+        try:
+            return self._take_table()
+        except psycopg.Error as error:
+            log.warning("first load of %s falls back to batch writes: %s", self.dataset,
+                        type(error).__name__)
+            self.session.rollback()
+            return False
+
+    def _take_table(self) -> bool:
         with self._cursor() as cursor:
             if not self._lock(cursor) or self._held_or_referenced(cursor):
                 self.session.rollback()
