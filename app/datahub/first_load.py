@@ -3,17 +3,18 @@
 ``FirstLoad.begin`` locks the table (ACCESS EXCLUSIVE), checks it is still empty, drops its
 indexes (primary key and unique constraints included, their definitions kept) and truncates it,
 so every batch can then be COPYed with ``FREEZE``; ``commit`` builds the indexes again from the
-loaded rows, analyses the table and commits. Measured on 200k person rows (benchmarks/README.md):
-the database spends ~4 µs a row this way instead of ~12 µs maintaining four btrees row by row,
-and writes about a third of the WAL. Rows are written frozen, so no later hint-bit writes or
+loaded rows, analyses the table and commits. Measured on person rows (benchmarks/README.md):
+the database spends ~4-5 µs a row this way instead of ~12-14 µs maintaining four btrees row by
+row, and writes ~40 % less WAL. Rows are written frozen, so no later hint-bit writes or
 freezing vacuum rewrites the table.
 
 The price, accepted for a first load only: the file loads all or nothing (a failing batch rolls
 the whole file back and a re-run loads it again), readers of the table wait until the commit,
 and, as with any ``COPY FREEZE``, a transaction whose snapshot is older than the commit may see
 the rows. ``begin`` changes nothing and returns False when the table is not empty once locked,
-when a foreign key refers to it, or when the lock is not granted within ``LOCK_TIMEOUT`` (a
-long reader holds it); the caller then writes batch by batch as usual. Duplicate natural keys
+when a foreign key refers to it, when the lock is not granted within ``LOCK_TIMEOUT`` (a
+long reader holds it) or when the database refuses a step (a role that does not own the
+table may not drop its indexes); the caller then writes batch by batch as usual. Duplicate natural keys
 cannot reach the table (validation removes them within a file and the table is locked), and
 should the rebuilt unique index find one anyway, the commit fails and nothing is loaded.
 """
