@@ -6,6 +6,7 @@ before encrypting anything, for keys of every type."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.datahub.schemas import DatasetCounts
 from app.db import engine_for
 from app.privacy import keyring
 from tests import citizens
+from tests.conftest import truncate_all
 
 
 @pytest.fixture
@@ -30,10 +32,11 @@ def city(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def pg_engine(engine: Engine) -> Engine:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the first-load path is PostgreSQL's")
-    return engine
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """The first-load path is PostgreSQL's: these tests run on PostgreSQL only."""
+    engine = engine_for(pg_url)
+    yield engine
+    truncate_all(engine)
 
 
 def _definitions(engine: Engine, table: str) -> set[tuple[Any, ...]]:
