@@ -14,9 +14,10 @@ and, as with any ``COPY FREEZE``, a transaction whose snapshot is older than the
 the rows. ``begin`` changes nothing and returns False when the table is not empty once locked,
 when a foreign key refers to it, when the lock is not granted within ``LOCK_TIMEOUT`` (a
 long reader holds it) or when the database refuses a step (a role that does not own the
-table may not drop its indexes); the caller then writes batch by batch as usual. Duplicate natural keys
-cannot reach the table (validation removes them within a file and the table is locked), and
-should the rebuilt unique index find one anyway, the commit fails and nothing is loaded.
+table may not drop its indexes); the caller then writes batch by batch as usual. Duplicate
+natural keys cannot reach the table (validation removes them within a file and the table is
+locked), and should the rebuilt unique index find one anyway, the commit fails and nothing is
+loaded.
 """
 
 from __future__ import annotations
