@@ -149,3 +149,25 @@ def test_a_role_that_does_not_own_the_table_gets_batch_by_batch_writes(
             admin.execute(f"DROP ROLE {role}")
     with pg_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM person")).scalar() == 5
+
+
+def test_an_index_that_cannot_be_rebuilt_leaves_nothing_loaded(
+    pg_engine: Engine, city: Path
+) -> None:
+    """A unique index validation knows nothing about (one person per region) is dropped for
+    the load and fails when rebuilt: the commit fails, nothing is loaded, the index stays."""
+    with pg_engine.begin() as connection:
+        connection.execute(text("CREATE UNIQUE INDEX one_per_region ON person (region_code)"))
+    try:
+        before = _definitions(pg_engine, "person")
+        citizens.write_csv(city, "person", [citizens.person(n) for n in range(1, 4)])
+        report = service.import_path(pg_engine, city, batch_rows=2)
+        assert "nothing of the file was loaded" in report.errors["person.csv"]
+        assert "UniqueViolation" in report.errors["person.csv"]
+        assert report.datasets["person"] == DatasetCounts()
+        assert _definitions(pg_engine, "person") == before
+        with pg_engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM person")).scalar() == 0
+    finally:
+        with pg_engine.begin() as connection:
+            connection.execute(text("DROP INDEX one_per_region"))

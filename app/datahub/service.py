@@ -177,7 +177,10 @@ def _import_file(job: _FileImport) -> str | None:
         if error is None:
             try:
                 _finish(job)
-            except Exception as failure:  # the first load's index builds or commit
+            except Exception as failure:
+                if job.bulk is None:
+                    raise
+                # the first load's index builds or commit: nothing of the file is loaded
                 return _failure_message(job, 1, job.rows_prepared, failure)
         return error
     finally:
