@@ -91,8 +91,10 @@ def finish_batch(session: Session, batch_id: int) -> None:
 
 def unheld_values(session: Session, dataset: str, column: str, values: pl.Series) -> pl.Series:
     """Positions (0-based) of ``values`` not held in ``dataset.column``. On PostgreSQL one
-    anti-join of the unnested values, in key order, with the column's index, returning only
-    the misses."""
+    anti-join of the unnested values with the column's index, returning only the misses.
+    Backend CPU for 25k / 200k person keys: 0.07 / 0.33 s, against 0.09 / 0.32 s unsorted and
+    0.07 / 0.76 s for the former ``SELECT DISTINCT ... = ANY(...)``; probing in key order
+    (``COLLATE "C"`` like the key columns) walks the index in order."""
     if values.is_empty():
         return pl.Series("position", [], dtype=pl.Int64)
     table = f'"{_table(dataset).name}"'
@@ -118,12 +120,6 @@ def unheld_values(session: Session, dataset: str, column: str, values: pl.Series
     return (~held).arg_true().cast(pl.Int64).alias("position")
 
 
-def _sort_key(column: str, dtype: pl.DataType) -> str:
-    """Probes in key order walk the index in order (measured ~20 % cheaper than in file
-    order); keys are ``COLLATE "C"`` columns, so text sorts bytewise as they do."""
-    return f'"{column}" COLLATE "C"' if _array_type(dtype) == "text[]" else f'"{column}"'
-
-
 def _array_type(dtype: pl.DataType) -> str:
     if dtype == pl.Date:
         return "date[]"
@@ -144,10 +140,9 @@ def unheld_rows(session: Session, dataset: str, identity: pl.DataFrame) -> pl.Se
     names = [*key, "row_hash"]
     arrays = ", ".join(f"%s::{_array_type(identity.schema[column])}" for column in names)
     joined = " AND ".join(f'held."{column}" = wanted."{column}"' for column in key)
-    order = ", ".join(_sort_key(column, identity.schema[column]) for column in key)
-    query = (
-        f"SELECT wanted.position - 1 FROM (SELECT * FROM unnest({arrays}) WITH ORDINALITY "
-        f"AS unnested({_quoted(names)}, position) ORDER BY {order}) AS wanted "
+    query = (  # unsorted: sorting 200k keys first cost ~9 % more backend CPU than it saved
+        f"SELECT wanted.position - 1 FROM unnest({arrays}) WITH ORDINALITY "
+        f"AS wanted({_quoted(names)}, position) "
         f'LEFT JOIN "{_table(dataset).name}" AS held ON {joined} '
         "WHERE held.row_hash IS DISTINCT FROM wanted.row_hash"
     )
