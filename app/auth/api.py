@@ -33,6 +33,9 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 def _signed_in(session: Session, response: Response, principal: Principal) -> Me:
     signed_in = sessions.start_session(session, principal)
+    # Committed before the cookie leaves: a yield dependency's own commit runs only after the
+    # response is sent, and the client's next request could arrive first.
+    session.commit()
     set_session_cookie(response, signed_in)
     return Me.of(principal, signed_in.csrf_token, signed_in.expires_at)
 
@@ -81,6 +84,7 @@ def logout(request: Request, response: Response, _who: Principal = Depends(requi
     token = session_token(request)
     if token:
         sessions.end_session(session, token)
+        session.commit()
     clear_session_cookie(response)
     return {"signed_out": True}
 

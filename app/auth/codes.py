@@ -86,11 +86,12 @@ def _issue(session: Session, identity: str, client_ip: str, mobile: str | None) 
         wait = int((resend_at - now).total_seconds()) + 1
         raise RateLimited("code requested again too soon", f"请{wait}秒后再获取验证码", wait)
     code = new_code()
-    session.add(OneTimeCode(
+    row = OneTimeCode(
         identity=identity, code_hash=_code_hash(identity, code), created_at=now,
         expires_at=now + timedelta(seconds=settings.code_ttl_seconds),
-    ))
-    session.flush()
+    )
+    # Committed before the SMS leaves, whatever becomes of the request's own transaction.
+    repository.in_own_transaction(session, lambda side: side.add(row))
     if mobile and not code_sms.send_code(mobile, code):
         log.warning("sign-in code could not be handed to any SMS provider")
 
