@@ -118,3 +118,17 @@ def require_scope(scope: str) -> Callable[..., Principal]:
 
     dependency.required_scope = scope  # type: ignore[attr-defined]
     return dependency
+
+
+def ensure_owner_or_staff(
+    principal: Principal | None, subject_key: str, *staff_roles: str
+) -> Principal:
+    """For a record of ``subject_key``: its own citizen or enterprise, or staff (with any of
+    ``staff_roles`` when named). 401 when anonymous, 403 otherwise — the same 403 whether the
+    record belongs to someone else or the caller has the wrong kind, so nothing is revealed."""
+    who = _signed_in(principal)
+    if who.kind in ("citizen", "enterprise") and who.owns(subject_key):
+        return who
+    if who.kind == "staff" and (not staff_roles or who.has_role(*staff_roles)):
+        return who
+    raise Forbidden("not the record's owner nor staff", "您无权查看此记录")
