@@ -29,14 +29,16 @@ def send_code(mobile: str, code: str) -> bool:
         sign_name=settings.auth.sms_sign_name, template_code=TEMPLATE_CODE,
         template_params={"code": code, "minutes": str(minutes)},
     )
-    for kind, provider in providers_from_settings(settings.sms).items():
-        try:
+    providers = providers_from_settings(settings.sms)
+    try:
+        for kind, provider in providers.items():
             handoff = provider.send([message])[0]
-        finally:
+            if handoff.outcome is Outcome.ACCEPTED:
+                return True
+            log.warning("sign-in code SMS not accepted by %s: %s", kind.value, handoff.error)
+            if handoff.outcome is Outcome.UNKNOWN:
+                return False  # it may arrive; a second provider could deliver a second copy
+        return False
+    finally:
+        for provider in providers.values():
             provider.close()
-        if handoff.outcome is Outcome.ACCEPTED:
-            return True
-        log.warning("sign-in code SMS not accepted by %s: %s", kind.value, handoff.error)
-        if handoff.outcome is Outcome.UNKNOWN:
-            return False  # it may arrive; a second provider could deliver a second copy
-    return False
