@@ -17,6 +17,7 @@ import time_machine
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
+from app.auth import code_sms
 from app.auth.models import OneTimeCode
 from app.auth.tokens import utcnow
 from app.db import session_scope
@@ -46,7 +47,9 @@ def sms(gateway: ThreadedGateway, monkeypatch: pytest.MonkeyPatch) -> ThreadedGa
 
 
 def _codes_sent(gateway: ThreadedGateway) -> list[tuple[str, str]]:
-    """(masked mobile, code) of every message the gateway accepted, oldest first."""
+    """(masked mobile, code) of every message the gateway accepted, oldest first (after the
+    hand-overs in flight are done)."""
+    code_sms.wait_for_pending()
     found = []
     for message in gateway.client.messages():
         match = re.search(r"验证码为(\d{6})", message["content"])

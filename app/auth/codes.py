@@ -9,7 +9,8 @@ Codes are stored as a keyed hash, expire after ``code_ttl_seconds``, are single 
 ``code_max_attempts`` guesses; ``identity_max_failures`` wrong codes lock the identity for
 ``identity_lock_minutes``; requests and sign-ins are throttled per client IP. Answers never say
 whether an ID number or USCC is registered: a code row is created (and the resend interval and
-lockout apply) whether or not a code could be sent.
+lockout apply) whether or not a code could be sent, and the SMS is handed over off the
+request's thread so that the response time does not tell either.
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def _issue(session: Session, identity: str, client_ip: str, mobile: str | None) 
     )
     # Committed before the SMS leaves, whatever becomes of the request's own transaction.
     repository.in_own_transaction(session, lambda side: side.add(row))
-    if mobile and not code_sms.send_code(mobile, code):
-        log.warning("sign-in code could not be handed to any SMS provider")
+    if mobile:
+        code_sms.send_code_soon(mobile, code)
 
 
 def _person_mobile(session: Session, subject_key: str) -> str | None:
