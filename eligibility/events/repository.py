@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from eligibility.events.models import EventBundle, EventTask, LifeEvent, ReevaluationRequest
@@ -19,18 +21,22 @@ def find_event(session: Session, source_dept: str, event_id: str) -> LifeEvent |
     return session.exec(statement).first()
 
 
-def held_identities(
-    session: Session, identities: Sequence[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Which (department, event id) pairs are already held (one query for a chunk)."""
-    ids = sorted({event_id for _, event_id in identities})
-    if not ids:
-        return set()
-    statement = select(LifeEvent.source_dept, LifeEvent.event_id).where(
-        col(LifeEvent.event_id).in_(ids)
+def insert_new_events(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Insert life events, skipping any (department, event id) already held, in one statement;
+    returns the ids of the rows this call inserted. Re-delivered or concurrently delivered
+    events are therefore recorded, and acted on, exactly once."""
+    if not rows:
+        return {}
+    connection = session.connection()
+    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    table = LifeEvent.__table__  # type: ignore[attr-defined]
+    ordered = sorted(rows, key=lambda r: (r["source_dept"], r["event_id"]))  # one lock order
+    statement = (
+        dialect_insert(table).values(ordered)
+        .on_conflict_do_nothing(index_elements=["source_dept", "event_id"])
+        .returning(table.c.id, table.c.source_dept, table.c.event_id)
     )
-    wanted = set(identities)
-    return {(dept, event_id) for dept, event_id in session.exec(statement).all()} & wanted
+    return {(dept, event_id): row_id for row_id, dept, event_id in connection.execute(statement)}
 
 
 def bundle_facts(session: Session, certificate_no: str) -> list[dict[str, Any]]:
