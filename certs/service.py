@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -242,8 +243,13 @@ def set_status(session: Session, cert_id: str, status: CertStatus, reason: str) 
 
 def revoke_for_subject(session: Session, subject_key: str, reason: str) -> int:
     """Revoke every live certificate of a subject (hook for a death record); returns how many."""
+    return revoke_for_subjects(session, [subject_key], reason)
+
+
+def revoke_for_subjects(session: Session, subject_keys: Sequence[str], reason: str) -> int:
+    """Revoke every live certificate of these subjects (a batch of deaths) with one look-up."""
     count = 0
-    for cert in repository.of_subject(session, subject_key):
+    for cert in repository.of_subjects(session, subject_keys):
         if cert.status != CertStatus.REVOKED.value:
             set_status(session, cert.cert_id, CertStatus.REVOKED, reason)
             count += 1

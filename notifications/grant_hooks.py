@@ -23,7 +23,7 @@ from app.datahub.catalog import Department
 from eligibility.grants.hooks import Death, GrantChange, Hook, register
 from notifications.models import EventKind
 from notifications.schemas import NotificationRequest
-from notifications.service import cancel_pending, enqueue_many
+from notifications.service import cancel_pending_for, enqueue_many
 from notifications.templates import TEMPLATE_SETS, template_for
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ def on_payments_batched(session: Session, payment_ids: Sequence[int]) -> None:
 
 
 def on_subject_died(session: Session, deaths: Sequence[Death]) -> None:
-    cancelled = sum(cancel_pending(session, d.subject_key, "death record received") for d in deaths)
+    keys = [d.subject_key for d in deaths]
+    cancelled = cancel_pending_for(session, keys, "death record received")
     log.info("deaths cancelled %d pending messages", cancelled)
 
 

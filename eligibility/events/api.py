@@ -11,14 +11,12 @@ so the route takes the engine rather than a request session.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 
 from app.auth.deps import require_scope
 from app.auth.principal import Principal
 from app.db import get_engine
-from eligibility.events.schemas import EventOutcome, PushIn, PushResult
+from eligibility.events.schemas import PushIn, PushResult
 from eligibility.events.service import ingest_batch
 from eligibility.sweeps.schedule import today_in_china
 
@@ -26,26 +24,14 @@ router = APIRouter(prefix="/events", tags=["events"])
 PUSH_SCOPE = "events:push"
 
 
-def _foreign(principal: Principal, raw: Any) -> bool:
-    """An event claiming another department than the API key's own."""
-    return bool(principal.department) and isinstance(raw, dict) and (
-        raw.get("source_dept") != principal.department)
-
-
 @router.post("", response_model=PushResult)
 def push_events(
     body: PushIn, request: Request, principal: Principal = Depends(require_scope(PUSH_SCOPE))
 ) -> PushResult:
     engine = getattr(request.app.state, "engine", None) or get_engine()
-    own = [(index, raw) for index, raw in enumerate(body.events) if not _foreign(principal, raw)]
-    report, outcomes = ingest_batch(engine, own, today_in_china())
-    foreign = [
-        EventOutcome(row=index, event_id=str(raw.get("event_id", ""))[:64] or None,
-                     status="rejected", reason="source_dept: not the API key's department")
-        for index, raw in enumerate(body.events) if _foreign(principal, raw)
-    ]
+    rows = list(enumerate(body.events))
+    report, outcomes = ingest_batch(engine, rows, today_in_china(), principal.department)
     return PushResult(
-        accepted=report.accepted, duplicates=report.duplicates,
-        rejected=report.rejected + len(foreign), suspended_grants=report.suspended_grants,
-        results=sorted(outcomes + foreign, key=lambda outcome: outcome.row),
+        accepted=report.accepted, duplicates=report.duplicates, rejected=report.rejected,
+        suspended_grants=report.suspended_grants, results=outcomes,
     )

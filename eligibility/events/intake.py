@@ -54,11 +54,14 @@ def ymd(day: date) -> int:
     return day.year * 10_000 + day.month * 100 + day.day
 
 
-def prepare(raw: Any) -> Prepared:
-    """Validate one event; raises one of ``INGEST_ERRORS``."""
+def prepare(raw: Any, department: str | None = None) -> Prepared:
+    """Validate one event (from ``department`` only, when given: the caller's API key is bound
+    to it); raises one of ``INGEST_ERRORS``."""
     if not isinstance(raw, dict):
         raise ValueError("an event must be a JSON object")
     event = EventIn.model_validate(raw)
+    if department is not None and event.source_dept.value != department:
+        raise ValidationFailed("source_dept: not the API key's department")
     if event.kind is EventKind.ENTERPRISE_DEREGISTERED:
         code = str(event.record.get("uscc", "")).strip().upper()
         if not uscc.is_valid(code):

@@ -39,16 +39,17 @@ Row = tuple[int, Any]  # (the caller's row number: line number or index, the par
 
 
 def ingest_batch(
-    engine: Engine, rows: Sequence[Row], as_of: date
+    engine: Engine, rows: Sequence[Row], as_of: date, department: str | None = None
 ) -> tuple[IngestReport, list[EventOutcome]]:
-    """Ingest parsed events; one outcome per row (accepted, duplicate or rejected + reason)."""
+    """Ingest parsed events; one outcome per row (accepted, duplicate or rejected + reason).
+    ``department``: accept only that department's events (an API key bound to it)."""
     report = IngestReport()
     outcomes: dict[int, EventOutcome] = {}
     ready: list[tuple[int, Prepared]] = []
     seen: set[tuple[str, str]] = set()
     for number, raw in rows:
         try:
-            prepared = prepare(raw)
+            prepared = prepare(raw, department)
         except INGEST_ERRORS as error:
             outcomes[number] = _rejected(engine, report, number, raw, error, as_of)
             continue
