@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app import ENGINE_VERSION
 from app.errors import MianshenError
+from app.wiring import install_hooks
 from certs.api import router as certs_router
 from eligibility.events.api import router as events_router
 from notifications.api import router as notifications_router
@@ -21,6 +22,7 @@ ROUTERS.append(events_router)
 
 
 def create_app() -> FastAPI:
+    install_hooks()  # pushed death events cancel SMS and revoke certificates here too
     api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
 
     @api.exception_handler(MianshenError)

@@ -1,6 +1,6 @@
 """Applying what the rulesets decided, for a whole batch of events at once, inside the caller's
-transaction: grants of the subjects concerned are suspended (one locking query, one statement
-holding their payments, grant events written together), deaths reach the ``SUBJECT_DIED`` hooks
+transaction: grants of the subjects concerned are suspended (``grants.suspension``: a handful
+of statements for the whole batch), deaths reach the ``SUBJECT_DIED`` hooks
 in one call (notifications cancel pending messages, certificates are revoked), birth bundles
 are recorded, reminder tasks raised and re-evaluations queued.
 
@@ -11,7 +11,6 @@ queued for a person who has died is cancelled in the same transaction.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
@@ -20,11 +19,11 @@ from sqlmodel import Session
 from eligibility.events import repository as repo
 from eligibility.events.models import EventBundle, EventTask
 from eligibility.events.rules import Effect
-from eligibility.grants import repository as grants_repo
 from eligibility.grants.bulk import utcnow
 from eligibility.grants.context import SweepContext
 from eligibility.grants.hooks import Death, Hook, fire
-from eligibility.grants.review import finish, suspend
+from eligibility.grants.review import finish
+from eligibility.grants.suspension import suspend_subjects
 
 REMINDER = "birth_registration_missing"
 DEATH_REASON = "death"
@@ -51,22 +50,11 @@ def apply_effects(session: Session, effects: Iterable[Effect], as_of: date) -> i
             _complete_bundle(session, effect, as_of)
         elif effect.action == "remind":
             _remind(session, effect, as_of)
-    suspended = _suspend(ctx, suspensions)
+    suspended = suspend_subjects(ctx, suspensions)
     finish(ctx)  # flush, ledger, GRANT_CHANGED hooks
     fire(session, Hook.SUBJECT_DIED, deaths)
     session.flush()
     return suspended
-
-
-def _suspend(ctx: SweepContext, suspensions: dict[str, tuple[str, str]]) -> int:
-    grants = grants_repo.granted_grants_for_update(ctx.session, list(suspensions))
-    groups = defaultdict(list)
-    for grant in grants:
-        groups[suspensions[grant.subject_key]].append(grant)
-    for (reason, detail), grouped in groups.items():
-        suspend(ctx, grouped, reason, detail)
-    ctx.counts["suspended"] += len(grants)
-    return len(grants)
 
 
 def _remind(session: Session, effect: Effect, as_of: date) -> None:

@@ -107,9 +107,10 @@ def upsert_rows(connection: Connection, dataset_name: str, rows: list[dict[str, 
     dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     for shaped in shapes.values():
         key = list(_natural_key(spec, shaped[0]))
-        statement = dialect_insert(_table(dataset_name)).values(shaped)
+        statement = dialect_insert(_table(dataset_name))
         changes = {column: statement.excluded[column] for column in shaped[0] if column not in key}
-        connection.execute(statement.on_conflict_do_update(index_elements=key, set_=changes))
+        upsert = statement.on_conflict_do_update(index_elements=key, set_=changes)
+        connection.execute(upsert, shaped)  # one cached statement, many rows
 
 
 def deregister_enterprise(connection: Connection, record: dict[str, Any], status: str) -> str:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -32,11 +33,12 @@ def insert_new_events(session: Session, rows: list[dict[str, Any]]) -> dict[tupl
     table = LifeEvent.__table__  # type: ignore[attr-defined]
     ordered = sorted(rows, key=lambda r: (r["source_dept"], r["event_id"]))  # one lock order
     statement = (
-        dialect_insert(table).values(ordered)
+        dialect_insert(table)
         .on_conflict_do_nothing(index_elements=["source_dept", "event_id"])
         .returning(table.c.id, table.c.source_dept, table.c.event_id)
     )
-    return {(dept, event_id): row_id for row_id, dept, event_id in connection.execute(statement)}
+    inserted = connection.execute(statement, ordered)  # one cached statement, many rows
+    return {(dept, event_id): row_id for row_id, dept, event_id in inserted}
 
 
 def bundle_facts(session: Session, certificate_no: str) -> list[dict[str, Any]]:
@@ -78,11 +80,14 @@ def unbundled_birth_certificates(session: Session) -> list[str]:
 def request_reevaluation(
     session: Session, subject_kind: str, keys: Sequence[str], reason: str
 ) -> int:
-    now = utcnow()
-    for key in keys:
-        session.add(ReevaluationRequest(
-            subject_kind=subject_kind, subject_key=key, reason=reason, requested_at=now
-        ))
+    if keys:
+        now = utcnow()
+        table = ReevaluationRequest.__table__  # type: ignore[attr-defined]
+        session.connection().execute(insert(table), [
+            {"subject_kind": subject_kind, "subject_key": key, "reason": reason,
+             "requested_at": now, "sweep_id": None}
+            for key in keys
+        ])
     return len(keys)
 
 

@@ -231,18 +231,6 @@ def open_grants_of_subject(session: Session, subject_key: str) -> list[Grant]:
     return list(session.exec(statement.order_by(col(Grant.id))).all())
 
 
-def granted_grants_for_update(session: Session, subject_keys: Sequence[str]) -> list[Grant]:
-    """The granted grants of these subjects, locked in id order (concurrent event batches lock
-    in the same order; a grant another batch has just suspended is no longer returned)."""
-    if not subject_keys:
-        return []
-    statement = orm_select(Grant).where(
-        col(Grant.subject_key).in_(sorted(set(subject_keys))),
-        col(Grant.state) == "granted",
-    )
-    return list(session.exec(statement.order_by(col(Grant.id)).with_for_update()).all())
-
-
 def or_all(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     return or_(False, *conditions)
 

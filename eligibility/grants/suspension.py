@@ -1,0 +1,61 @@
+"""Suspending every granted grant of many subjects at once (a batch of death or deregistration
+events): one ``UPDATE ... RETURNING`` over the grants locked in id order, one statement holding
+their unbatched payments, the grant events written in bulk, and the changes handed to the
+``GRANT_CHANGED`` hooks through the unit of work. A grant another transaction has just
+suspended is no longer ``granted`` when its lock is obtained, so each grant is suspended (and
+announced to the hooks) exactly once however many batches report the same subject.
+
+One grant at a time (an officer's action) lives in ``review``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+
+from eligibility.grants.bulk import insert_rows, utcnow, where_in
+from eligibility.grants.context import SweepContext
+from eligibility.grants.hooks import GrantChange
+from eligibility.grants.lifecycle import GrantState
+from eligibility.grants.models import Grant, GrantEvent
+from eligibility.payments import repository as payments_repo
+
+GRANT = Grant.__table__  # type: ignore[attr-defined]
+GRANT_EVENT = GrantEvent.__table__  # type: ignore[attr-defined]
+
+
+def suspend_subjects(ctx: SweepContext, reasons: Mapping[str, tuple[str, str]]) -> int:
+    """Suspend the granted grants of the subjects in ``reasons`` (subject key -> (reason,
+    detail)); returns how many grants were suspended."""
+    connection, now = ctx.connection, utcnow()
+    granted = GrantState.GRANTED.value
+    suspended: list[Any] = []
+    for condition in where_in(connection, GRANT.c.subject_key, sorted(reasons)):
+        locked = (select(GRANT.c.id).where(condition, GRANT.c.state == granted)
+                  .order_by(GRANT.c.id).with_for_update().cte("locked"))
+        statement = (
+            update(GRANT).where(GRANT.c.id == locked.c.id, GRANT.c.state == granted)
+            .values(state=GrantState.SUSPENDED.value, updated_at=now)
+            .returning(GRANT.c.id, GRANT.c.policy_id, GRANT.c.subject_kind, GRANT.c.subject_key,
+                       GRANT.c.amount_fen, GRANT.c.tier, GRANT.c.decision_id)
+        )
+        suspended += connection.execute(statement).all()
+    suspended.sort(key=lambda row: row.id)
+    payments_repo.hold_or_release(connection, [row.id for row in suspended], hold=True, now=now)
+    insert_rows(connection, GRANT_EVENT, [
+        {"grant_id": row.id, "from_state": granted, "to_state": GrantState.SUSPENDED.value,
+         "reason": reasons[row.subject_key][0], "detail": reasons[row.subject_key][1],
+         "effective_date": ctx.as_of, "actor": ctx.actor, "decision_id": row.decision_id,
+         "at": now}
+        for row in suspended
+    ])
+    ctx.changes += [
+        GrantChange(row.id, row.policy_id, row.subject_kind, row.subject_key, granted,
+                    GrantState.SUSPENDED.value, reasons[row.subject_key][0], ctx.as_of,
+                    row.amount_fen, row.tier)
+        for row in suspended
+    ]
+    ctx.counts["suspended"] += len(suspended)
+    return len(suspended)
