@@ -51,13 +51,25 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="mianshen_bench_sweep")
     parser.add_argument("--backend", default=None, help="evaluation backend module:attribute")
-    parser.add_argument("--data", choices=("direct", "synth"), default="direct")
+    parser.add_argument("--data", choices=("direct", "synth"), default="synth")
     parser.add_argument("--events", type=int, default=2_000, help="death events to send")
     parser.add_argument("--rate", type=float, default=200.0, help="death events per second")
     parser.add_argument("--consumers", type=int, default=4, help="event-processing threads")
-    parser.add_argument("--as-of", default="2025-11-03")
+    parser.add_argument("--as-of", default=None,
+                        help="sweep date (default: the synthetic city's reference date, "
+                             "or 2025-11-03 with --data direct)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--city-db", default=None,
+        help="with --data synth: template database holding the imported city, built once and "
+             "cloned for every run (default: DATABASE_city_PERSONS_ENTERPRISES)")
+    parser.add_argument("--rebuild-city", action="store_true",
+                        help="build the city template again even if it exists")
     return parser.parse_args()
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def peak_memory_mb() -> float:
@@ -125,21 +137,61 @@ def load_direct(url: str, persons: int, enterprises: int, as_of: date) -> list[s
     return ids
 
 
+def city_dir(persons: int, enterprises: int) -> Path:
+    home = Path(os.environ.get("MIANSHEN_HOME", "var"))
+    return home / f"bench-city-{persons}-{enterprises}"
+
+
 def load_synth(url: str, persons: int, enterprises: int, as_of: date) -> list[str]:
+    """Generate the synthetic city, import it, and date every row a day back (loaded before any
+    sweep, so the incremental sweep sees only what the benchmark changes)."""
     from app.datahub import service, synth
+    from app.datahub.models import DATASET_MODELS
     from app.db import engine_for
 
-    city = Path(os.environ.get("MIANSHEN_HOME", "var")) / "bench-city"
+    city = city_dir(persons, enterprises)
     synth.generate_city(city, persons=persons, enterprises=enterprises, seed=1, as_of=as_of)
     service.import_path(engine_for(url), city)
-    return []  # events then need ID numbers from the city files; not wired yet
+    with psycopg.connect(url) as connection:
+        for model in DATASET_MODELS.values():
+            connection.execute(f'UPDATE "{model.__tablename__}" '
+                               "SET updated_at = updated_at - interval '1 day'")
+        connection.commit()
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+    return city_ids(persons, enterprises)
+
+
+def city_ids(persons: int, enterprises: int) -> list[str]:
+    """ID numbers of the city's active residents (for death events), from its registry file."""
+    import csv
+
+    registry = city_dir(persons, enterprises) / "person.csv"
+    if not registry.exists():
+        return []
+    with registry.open(newline="", encoding="utf-8") as handle:
+        return [row["id_number"] for row in csv.DictReader(handle) if row["status"] == "active"]
+
+
+def clone_database(admin_url: str, template: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def database_exists(admin_url: str, name: str) -> bool:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return found is not None
 
 
 def timed(label: str, function, *args, **kwargs):
     start = time.perf_counter()
     value = function(*args, **kwargs)
     seconds = time.perf_counter() - start
-    print(f"{label}: {seconds:.1f} s (peak memory {peak_memory_mb():,.0f} MB)", flush=True)
+    print(f"{label}: {seconds:.1f} s (peak memory {peak_memory_mb():,.0f} MB, "
+          f"load average {load_average()})", flush=True)
     return value, seconds
 
 
@@ -209,9 +261,8 @@ def death_events(engine, ids: list[str], granted_keys: set[str], count: int, rat
 
 def main() -> None:
     args = parse()
-    as_of = date.fromisoformat(args.as_of)
-    url = create_database(args.admin_url, args.database)
-    os.environ["MIANSHEN_DATABASE_URL"] = url
+    as_of = date.fromisoformat(args.as_of or ("2025-11-03" if args.data == "direct" else
+                                              "2026-12-01"))
     os.environ.pop("MIANSHEN_REDIS_URL", None)
     if args.backend:
         os.environ["MIANSHEN_SWEEP_BACKEND"] = args.backend
@@ -221,20 +272,35 @@ def main() -> None:
     from app.db import engine_for
     from eligibility.sweeps.service import run_sweep
 
-    migrations.upgrade(url)
-    engine = engine_for(url)
     backend = os.environ.get("MIANSHEN_SWEEP_BACKEND", "default")
     print(f"PostgreSQL database {args.database}; {args.persons:,} persons, "
-          f"{args.enterprises:,} enterprises; backend {backend}")
-    loader = load_synth if args.data == "synth" else load_direct
-    ids, _ = timed("load data", loader, url, args.persons, args.enterprises, as_of)
+          f"{args.enterprises:,} enterprises; data {args.data}; backend {backend}; "
+          f"load average {load_average()}")
+    if args.data == "synth":
+        template = args.city_db or f"{args.database}_city_{args.persons}_{args.enterprises}"
+        if args.rebuild_city or not database_exists(args.admin_url, template):
+            city_url = create_database(args.admin_url, template)
+            migrations.upgrade(city_url)
+            timed("build city (generate, import)", load_synth, city_url, args.persons,
+                  args.enterprises, as_of)
+            engine_for(city_url).dispose()
+        url, _ = timed(f"clone city {template}", clone_database, args.admin_url, template,
+                       args.database)
+        migrations.upgrade(url)
+        ids = city_ids(args.persons, args.enterprises)
+    else:
+        url = create_database(args.admin_url, args.database)
+        migrations.upgrade(url)
+        ids, _ = timed("load data", load_direct, url, args.persons, args.enterprises, as_of)
+    os.environ["MIANSHEN_DATABASE_URL"] = url
+    engine = engine_for(url)
 
     report, full_seconds = timed("full sweep", run_sweep, as_of, full=True, engine=engine,
                                  distributed=False)
     print(f"  {json.dumps(report.counts, sort_keys=True)}")
     with engine.connect() as connection:
         held = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("decision", "benefit_grant", "grant_event", "payment")}
+                for t in ("decision", "benefit_grant", "grant_event", "payment", "audit_entry")}
     print(f"  persisted: {held}")
 
     changed = touch_one_percent(url)
@@ -267,6 +333,7 @@ def main() -> None:
         p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
         print(f"  death → suspended   p99 {p99:.0f} ms   (goal: <= 1000 ms at 200/s)")
     print(f"  peak memory         {peak_memory_mb():8,.0f} MB")
+    print(f"  load average        {load_average()}")
     engine.dispose()
     if not args.keep:
         with psycopg.connect(args.admin_url, autocommit=True) as admin:
