@@ -63,7 +63,7 @@ def _rows(engine: Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 
 def _states(engine: Engine, key: str) -> dict[str, str]:
     rows = _rows(engine, "SELECT policy_id, state FROM benefit_grant WHERE subject_key = :k", k=key)
-    return dict(rows)  # type: ignore[arg-type]
+    return dict(rows)
 
 
 def _suspensions(engine: Engine, key: str) -> list[tuple[Any, ...]]:

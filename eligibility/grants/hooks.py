@@ -63,6 +63,11 @@ def unregister(hook: Hook, function: HookFunction) -> None:
         _registry[hook].remove(function)
 
 
+def has_hooks(hook: Hook) -> bool:
+    """Whether anything listens to ``hook`` (bulk code skips building an unused payload)."""
+    return bool(_registry[hook])
+
+
 def fire(session: Session, hook: Hook, payload: Sequence[Any]) -> None:
     if not payload:
         return

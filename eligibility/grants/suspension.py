@@ -1,9 +1,10 @@
 """Suspending every granted grant of many subjects at once (a batch of death or deregistration
 events): one ``UPDATE ... RETURNING`` over the grants locked in id order, one statement holding
 their unbatched payments, the grant events written in bulk, and the changes handed to the
-``GRANT_CHANGED`` hooks through the unit of work. A grant another transaction has just
-suspended is no longer ``granted`` when its lock is obtained, so each grant is suspended (and
-announced to the hooks) exactly once however many batches report the same subject.
+``GRANT_CHANGED`` hooks and the audit log through the unit of work. A grant another transaction
+has just suspended is no longer ``granted`` when its lock is obtained, so each grant is
+suspended (and announced to the hooks) exactly once however many batches report the same
+subject.
 
 One grant at a time (an officer's action) lives in ``review``.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from eligibility.grants.bulk import insert_rows, utcnow, where_in
+from eligibility.grants.bulk import allocate_ids, insert_rows, utcnow, where_in
 from eligibility.grants.context import SweepContext
 from eligibility.grants.hooks import GrantChange
 from eligibility.grants.lifecycle import GrantState
@@ -44,12 +45,18 @@ def suspend_subjects(ctx: SweepContext, reasons: Mapping[str, tuple[str, str]]) 
         suspended += connection.execute(statement).all()
     suspended.sort(key=lambda row: row.id)
     payments_repo.hold_or_release(connection, [row.id for row in suspended], hold=True, now=now)
-    insert_rows(connection, GRANT_EVENT, [
-        {"grant_id": row.id, "from_state": granted, "to_state": GrantState.SUSPENDED.value,
-         "reason": reasons[row.subject_key][0], "detail": reasons[row.subject_key][1],
-         "effective_date": ctx.as_of, "actor": ctx.actor, "decision_id": row.decision_id,
-         "at": now}
-        for row in suspended
+    ids = allocate_ids(connection, GRANT_EVENT, len(suspended))
+    events = [
+        {"id": ident, "grant_id": row.id, "from_state": granted,
+         "to_state": GrantState.SUSPENDED.value, "reason": reasons[row.subject_key][0],
+         "detail": reasons[row.subject_key][1], "effective_date": ctx.as_of, "actor": ctx.actor,
+         "decision_id": row.decision_id, "at": now}
+        for ident, row in zip(ids, suspended, strict=True)
+    ]
+    insert_rows(connection, GRANT_EVENT, events)
+    ctx.audit.add_event_rows([  # logged when the unit of work finishes
+        {**event, "policy_id": row.policy_id, "subject_key": row.subject_key}
+        for event, row in zip(events, suspended, strict=True)
     ])
     ctx.changes += [
         GrantChange(row.id, row.policy_id, row.subject_kind, row.subject_key, granted,

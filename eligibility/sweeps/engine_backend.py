@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Connection
 
+from eligibility.sweeps import snapshots
 from eligibility.sweeps.backend import (
     BenefitKind,
     EngineUnavailable,
@@ -119,6 +120,10 @@ class EngineBackend:
         evaluator, _, _, _ = _engine()
         result: pl.DataFrame = evaluator.evaluate_population(policy.source, frames, as_of)
         return result
+
+    def snapshot_texts(self, frames: Any, subject_keys: Sequence[str]) -> pl.DataFrame:
+        """The canonical snapshot JSON of many subjects, built by Polars (see ``snapshots``)."""
+        return snapshots.snapshot_texts(frames, subject_keys)
 
     def snapshot(self, frames: Any, subject_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         _, frames_module, _, _ = _engine()
