@@ -34,6 +34,7 @@ def apply_effects(session: Session, effects: Iterable[Effect], as_of: date) -> i
     ctx = SweepContext(session=session, backend_or_none=None, as_of=as_of, actor="system:events")
     deaths: list[Death] = []
     suspensions: dict[str, tuple[str, str]] = {}  # subject key -> (reason, detail)
+    reevaluations: list[tuple[str, str, str]] = []  # (subject kind, key, reason)
     for effect in effects:
         if effect.action == "suspend_grants":
             for key in effect.subject_keys:
@@ -44,12 +45,12 @@ def apply_effects(session: Session, effects: Iterable[Effect], as_of: date) -> i
             deaths += [Death(k, date.fromisoformat(effect.detail), effect.event_ids[0])
                        for k in effect.subject_keys]
         elif effect.action == "reevaluate":
-            repo.request_reevaluation(session, effect.subject_kind, effect.subject_keys,
-                                      effect.detail)
+            reevaluations += [(effect.subject_kind, k, effect.detail) for k in effect.subject_keys]
         elif effect.action == "bundle_complete":
             _complete_bundle(session, effect, as_of)
         elif effect.action == "remind":
             _remind(session, effect, as_of)
+    repo.request_reevaluations(session, reevaluations)
     suspended = suspend_subjects(ctx, suspensions)
     finish(ctx)  # flush, ledger, GRANT_CHANGED hooks
     fire(session, Hook.SUBJECT_DIED, deaths)
@@ -80,5 +81,6 @@ def _complete_bundle(session: Session, effect: Effect, as_of: date) -> None:
     if reminder is not None and reminder.status == "open":
         reminder.status = "done"
         session.add(reminder)
-    repo.request_reevaluation(session, "person", effect.subject_keys, "birth_bundle")
+    asked = [("person", key, "birth_bundle") for key in effect.subject_keys]
+    repo.request_reevaluations(session, asked)
     session.flush()

@@ -77,18 +77,17 @@ def unbundled_birth_certificates(session: Session) -> list[str]:
     return sorted({key for key in session.exec(statement.distinct()).all() if key})
 
 
-def request_reevaluation(
-    session: Session, subject_kind: str, keys: Sequence[str], reason: str
-) -> int:
-    if keys:
+def request_reevaluations(session: Session, requests: Sequence[tuple[str, str, str]]) -> int:
+    """Ask the next sweep to evaluate these (subject kind, key, reason) again; one statement."""
+    if requests:
         now = utcnow()
         table = ReevaluationRequest.__table__  # type: ignore[attr-defined]
         session.connection().execute(insert(table), [
-            {"subject_kind": subject_kind, "subject_key": key, "reason": reason,
-             "requested_at": now, "sweep_id": None}
-            for key in keys
+            {"subject_kind": kind, "subject_key": key, "reason": reason, "requested_at": now,
+             "sweep_id": None}
+            for kind, key, reason in requests
         ])
-    return len(keys)
+    return len(requests)
 
 
 def open_tasks(session: Session) -> list[EventTask]:
