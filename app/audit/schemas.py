@@ -55,7 +55,7 @@ class DecisionPayload(EntryPayload):
 
     policy_id: str
     policy_version_hash: str  # hash of the policy document version that was evaluated
-    subject_kind: Literal["person", "enterprise"]
+    subject_kind: Literal["person", "enterprise", "child"]  # child: per birth certificate
     subject_key: str  # pseudonymous subject key, or the USCC of an enterprise
     as_of: date  # the evaluation date
     parameters: dict[str, Any]  # parameter name -> value in force on ``as_of``

@@ -51,6 +51,9 @@ def apply_effects(session: Session, effects: Iterable[Effect], as_of: date) -> i
         elif effect.action == "remind":
             _remind(session, effect, as_of)
     repo.request_reevaluations(session, reevaluations)
+    died = [k for k, (reason, _) in suspensions.items() if reason == DEATH_REASON]
+    for certificate, child in repo.certificates_of_children(session, died).items():
+        suspensions.setdefault(certificate, suspensions[child])  # the child's own grants
     suspended = suspend_subjects(ctx, suspensions)
     finish(ctx)  # flush, ledger, GRANT_CHANGED hooks
     fire(session, Hook.SUBJECT_DIED, deaths)
@@ -82,5 +85,6 @@ def _complete_bundle(session: Session, effect: Effect, as_of: date) -> None:
         reminder.status = "done"
         session.add(reminder)
     asked = [("person", key, "birth_bundle") for key in effect.subject_keys]
+    asked.append(("child", effect.correlation_key, "birth_bundle"))  # the child's own policies
     repo.request_reevaluations(session, asked)
     session.flush()

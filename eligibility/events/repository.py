@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.datahub.models import BirthCertificate
 from eligibility.events.models import EventBundle, EventTask, LifeEvent, ReevaluationRequest
 from eligibility.grants.bulk import utcnow
 
@@ -88,6 +89,17 @@ def request_reevaluations(session: Session, requests: Sequence[tuple[str, str, s
             for kind, key, reason in requests
         ])
     return len(requests)
+
+
+def certificates_of_children(session: Session, child_keys: Sequence[str]) -> dict[str, str]:
+    """Birth certificate number -> child key, for these children (a child's grants are keyed
+    by its certificate)."""
+    if not child_keys:
+        return {}
+    table = BirthCertificate.__table__  # type: ignore[attr-defined]
+    statement = select(table.c.certificate_no, table.c.child_key).where(
+        table.c.child_key.in_(sorted(set(child_keys))))
+    return {number: child for number, child in session.connection().execute(statement)}
 
 
 def open_tasks(session: Session) -> list[EventTask]:

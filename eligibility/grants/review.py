@@ -53,6 +53,7 @@ def transition(
     ctx.changes.append(GrantChange(
         grant.id or 0, grant.policy_id, grant.subject_kind, grant.subject_key, from_state,
         to_state.value, reason, effective or ctx.as_of, grant.amount_fen, grant.tier,
+        grant.payee_key,
     ))
     if to_state in (GrantState.GRANTED, GrantState.ENDED) and grant.period_kind != "none":
         ctx.reconcile_ids.add(grant.id or 0)

@@ -82,16 +82,23 @@ def review_flags(
         return {}
     flags: dict[str, list[str]] = {key: [] for key in keys}
     connection = ctx.connection
+    # The person told and asked: the subject, or a child's guardian (payee).
+    person = dict(zip(keys, keys, strict=True))
+    if policy.subject_kind == "child" and "payee_key" in eligible.columns:
+        person = {k: p for k, p in eligible.select("subject_key", "payee_key").iter_rows() if p}
     if policy.subject_kind == "person":
         for key in repo.keys_with_disagreement(connection, keys):
             flags[key].append(ReviewFlag.DEPARTMENTS_DISAGREE)
-        for key in repo.keys_without_mobile(connection, keys):
+    if policy.subject_kind in ("person", "child"):
+        lacking = repo.keys_without_mobile(connection, list(person.values()))
+        for key in (k for k, p in person.items() if p in lacking):
             flags[key].append(ReviewFlag.NO_MOBILE)
     threshold = ctx.review_threshold(policy)
     above = eligible.filter(pl.col("amount_fen") > threshold)["subject_key"].to_list()
     for key in above:
         flags[key].append(ReviewFlag.AMOUNT_ABOVE_THRESHOLD)
-    for key in repo.keys_refusing_automation(connection, keys):
+    refusing = repo.keys_refusing_automation(connection, [*keys, *person.values()])
+    for key in (k for k in keys if k in refusing or person.get(k) in refusing):
         flags[key].append(ReviewFlag.REFUSED_AUTOMATION)
     return {key: sorted(found) for key, found in flags.items() if found}
 
@@ -103,8 +110,10 @@ def _move_grants(
     keys = changed["subject_key"].to_list()
     open_by_key = {g.subject_key: g for g in repo.open_grants(ctx.connection, policy.id, keys)}
     has_open = pl.col("subject_key").is_in(pl.Series(list(open_by_key), dtype=pl.String).implode())
+    payee = pl.col("payee_key") if "payee_key" in changed.columns else pl.lit(None)
     new = changed.filter(pl.col("eligible") & ~has_open).select(
-        "subject_key", "tier", "amount_fen", pl.col("decision_id_new").alias("decision_id")
+        "subject_key", "tier", "amount_fen", pl.col("decision_id_new").alias("decision_id"),
+        payee.cast(pl.String).alias("payee_key"),
     )
     create_grants(ctx, policy, new, flags)
     touched = changed.filter(has_open)
@@ -156,7 +165,7 @@ def _amend_grants(
         ])
         ctx.changes.append(GrantChange(
             grant.id, policy.id, policy.subject_kind, key, state.value, state.value, reason,
-            ctx.as_of, amount, tier,
+            ctx.as_of, amount, tier, grant.payee_key,
         ))
         ctx.reconcile_ids.add(grant.id)
         ctx.counts["grants_retiered"] += 1
@@ -206,7 +215,7 @@ def close_grants(
         ))
         ctx.changes.append(GrantChange(
             grant.id, policy.id, policy.subject_kind, grant.subject_key, state.value,
-            to_state.value, reason, end_date, grant.amount_fen, grant.tier,
+            to_state.value, reason, end_date, grant.amount_fen, grant.tier, grant.payee_key,
         ))
         ctx.reconcile_ids.add(grant.id)
         ctx.counts[f"grants_{to_state.value}"] += 1

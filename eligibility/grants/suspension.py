@@ -40,7 +40,7 @@ def suspend_subjects(ctx: SweepContext, reasons: Mapping[str, tuple[str, str]]) 
             update(GRANT).where(GRANT.c.id == locked.c.id, GRANT.c.state == granted)
             .values(state=GrantState.SUSPENDED.value, updated_at=now)
             .returning(GRANT.c.id, GRANT.c.policy_id, GRANT.c.subject_kind, GRANT.c.subject_key,
-                       GRANT.c.amount_fen, GRANT.c.tier, GRANT.c.decision_id)
+                       GRANT.c.amount_fen, GRANT.c.tier, GRANT.c.decision_id, GRANT.c.payee_key)
         )
         suspended += connection.execute(statement).all()
     suspended.sort(key=lambda row: row.id)
@@ -61,7 +61,7 @@ def suspend_subjects(ctx: SweepContext, reasons: Mapping[str, tuple[str, str]]) 
     ctx.changes += [
         GrantChange(row.id, row.policy_id, row.subject_kind, row.subject_key, granted,
                     GrantState.SUSPENDED.value, reasons[row.subject_key][0], ctx.as_of,
-                    row.amount_fen, row.tier)
+                    row.amount_fen, row.tier, row.payee_key)
         for row in suspended
     ]
     ctx.counts["suspended"] += len(suspended)

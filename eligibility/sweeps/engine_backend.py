@@ -3,8 +3,8 @@
 seam (:mod:`eligibility.sweeps.backend`).
 
 Policies are the bundled catalog (``policies/*.yaml``, or ``MIANSHEN_POLICY_DIR``), loaded once
-per directory state. A child-kind policy (evaluated per child, paid to a guardian) is not
-swept yet: the pipeline's grants are keyed by the evaluated subject.
+per directory state. A child-kind policy is evaluated per birth certificate and its result
+carries ``payee_key`` (the guardian the grant pays and tells).
 
 While the engine is not installed (it is built on another branch) every call raises
 :class:`EngineUnavailable` with a clear message.
@@ -98,7 +98,7 @@ class EngineBackend:
         evaluator, _, _, _ = _engine()
         return [
             to_spec(c) for c in self._compiled()
-            if evaluator.in_force(c, as_of) and c.document.subject.kind.value != "child"
+            if evaluator.in_force(c, as_of)
         ]
 
     def load(self, connection: Connection, subject_kind: str, selection: Selection) -> Any:

@@ -43,7 +43,7 @@ from eligibility.sweeps.models import SweepRun, SweepShard
 from eligibility.sweeps.schemas import SweepReport
 
 log = logging.getLogger(__name__)
-KINDS = ("person", "enterprise")
+KINDS = ("person", "enterprise", "child")  # child: per birth certificate, paid to a guardian
 FULL_SHARE = 0.2  # an incremental sweep touching more than this share of subjects runs in full
 
 
@@ -113,6 +113,8 @@ def _incremental_scope(
     ]
     if kind == "enterprise" and as_of.strftime("%Y-%m") != previous.as_of.strftime("%Y-%m"):
         full_policies = [p.id for p in policies]  # monthly data windows moved on
+    if kind == "child" and as_of.year != previous.as_of.year:
+        full_policies = [p.id for p in policies]  # a new year's months are pro-rated afresh
     keys = repo.changed_subjects(connection, kind, previous.data_watermark - timedelta(minutes=5))
     keys |= repo.date_triggered_subjects(connection, kind, previous.as_of, as_of)
     requests = repo.pending_reevaluations(connection, kind)
