@@ -134,6 +134,7 @@ def measure(args: argparse.Namespace, engine: Any, numbers: list[str], as_of: da
         while not done:
             item = arrivals.get()
             if item is None:
+                arrivals.put(None)  # leave the end marker for the other consumers
                 break
             items, deadline = [item], time.perf_counter() + window
             while len(items) < 500:
