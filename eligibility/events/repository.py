@@ -6,8 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import insert, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
@@ -23,6 +22,19 @@ def find_event(session: Session, source_dept: str, event_id: str) -> LifeEvent |
     return session.exec(statement).first()
 
 
+EVENT_COLUMNS = {  # column -> PostgreSQL array type for the unnest insert
+    "source_dept": "text", "event_id": "text", "kind": "text", "subject_kind": "text",
+    "subject_key": "text", "correlation_key": "text", "occurred_on": "date",
+    "payload_enc": "text", "fact": "text", "status": "text", "error": "text",
+    "received_at": "timestamptz",
+}
+_UNNEST_INSERT = text(
+    f"INSERT INTO life_event ({', '.join(EVENT_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in EVENT_COLUMNS.items())
+    + ") ON CONFLICT (source_dept, event_id) DO NOTHING RETURNING id, source_dept, event_id"
+)
+
+
 def insert_new_events(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """Insert life events, skipping any (department, event id) already held, in one statement;
     returns the ids of the rows this call inserted. Re-delivered or concurrently delivered
@@ -30,15 +42,18 @@ def insert_new_events(session: Session, rows: list[dict[str, Any]]) -> dict[tupl
     if not rows:
         return {}
     connection = session.connection()
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    table = LifeEvent.__table__  # type: ignore[attr-defined]
     ordered = sorted(rows, key=lambda r: (r["source_dept"], r["event_id"]))  # one lock order
-    statement = (
-        dialect_insert(table)
-        .on_conflict_do_nothing(index_elements=["source_dept", "event_id"])
-        .returning(table.c.id, table.c.source_dept, table.c.event_id)
-    )
-    inserted = connection.execute(statement, ordered)  # one cached statement, many rows
+    if connection.dialect.name == "postgresql":  # one short statement whatever the batch size
+        inserted = connection.execute(
+            _UNNEST_INSERT, {c: [row[c] for row in ordered] for c in EVENT_COLUMNS})
+    else:
+        table = LifeEvent.__table__  # type: ignore[attr-defined]
+        statement = (
+            sqlite_insert(table)
+            .on_conflict_do_nothing(index_elements=["source_dept", "event_id"])
+            .returning(table.c.id, table.c.source_dept, table.c.event_id)
+        )
+        inserted = connection.execute(statement, ordered)
     return {(dept, event_id): row_id for row_id, dept, event_id in inserted}
 
 

@@ -34,7 +34,9 @@ def suspend_subjects(ctx: SweepContext, reasons: Mapping[str, tuple[str, str]]) 
     granted = GrantState.GRANTED.value
     suspended: list[Any] = []
     for condition in where_in(connection, GRANT.c.subject_key, sorted(reasons)):
-        locked = (select(GRANT.c.id).where(condition, GRANT.c.state == granted)
+        # Lock the subjects' grants by the selective subject index alone (a state condition
+        # here lets a planner with stale statistics scan the whole state index instead).
+        locked = (select(GRANT.c.id).where(condition)
                   .order_by(GRANT.c.id).with_for_update().cte("locked"))
         statement = (
             update(GRANT).where(GRANT.c.id == locked.c.id, GRANT.c.state == granted)
