@@ -1,7 +1,7 @@
 """grant payee: who is paid and told when it is not the subject (a child's guardian)
 
 Revision ID: 0006_events
-Revises: 0005
+Revises: 0006_auth
 Create Date: 2026-11-22 19:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006_events"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
