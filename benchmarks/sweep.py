@@ -186,12 +186,39 @@ def database_exists(admin_url: str, name: str) -> bool:
     return found is not None
 
 
+def server_cpu_seconds(database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to ``database`` (read from
+    /proc; 0 where that is not readable). With the client's own CPU time this shows what a run
+    costs whatever else loads the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        with psycopg.connect(os.environ["MIANSHEN_DATABASE_URL"], autocommit=True) as connection:
+            pids = [row[0] for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,))]
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, KeyError, psycopg.Error):
+        return 0.0
+    return total
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(label: str, function, *args, **kwargs):
-    start = time.perf_counter()
+    database = os.environ.get("MIANSHEN_DATABASE_URL", "/").rsplit("/", 1)[1]
+    start, client, server = time.perf_counter(), client_cpu_seconds(), server_cpu_seconds(database)
     value = function(*args, **kwargs)
     seconds = time.perf_counter() - start
-    print(f"{label}: {seconds:.1f} s (peak memory {peak_memory_mb():,.0f} MB, "
-          f"load average {load_average()})", flush=True)
+    client = client_cpu_seconds() - client
+    server = server_cpu_seconds(database) - server
+    print(f"{label}: {seconds:.1f} s (CPU: client {client:.1f} s, PostgreSQL {server:.1f} s; "
+          f"peak memory {peak_memory_mb():,.0f} MB, load average {load_average()})", flush=True)
     return value, seconds
 
 
