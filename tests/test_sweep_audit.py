@@ -19,12 +19,14 @@ from tests.support.evaluator import ELDERLY_CARD, JOB_RETENTION, LONGEVITY, Test
 from tests.support.queries import audit_entries, audit_verifies, counts
 
 BACKEND = TestBackend([LONGEVITY, ELDERLY_CARD, JOB_RETENTION])
+LOOKS_LIKE_AN_ID_NUMBER = 101046  # its USCC also checks as a resident ID number
 
 
 def _populate(engine: Engine) -> None:
     for number in range(1, 13):
         data.add_person(engine, number, date(1930 + 5 * number, 1 + number % 12, 3))
     data.add_enterprise(engine, 1, size="small")
+    data.add_enterprise(engine, LOOKS_LIKE_AN_ID_NUMBER, size="small")
     data.add_legacy_payment(engine, 2, "2025-11", 10_000, "GJ-LONGEVITY")
 
 
@@ -45,7 +47,7 @@ def test_every_decision_grant_event_and_payment_is_logged_once(engine: Engine) -
         decisions = {str(d.id): d for d in rows}
     for payload in logged["decision"]:
         decision = decisions[str(payload["record_id"])]
-        assert payload["subject_key"] == decision.subject_key
+        assert payload["subject_key"] in (decision.subject_key, f"uscc:{decision.subject_key}")
         assert payload["policy_version_hash"] == decision.policy_version
         assert payload["input_snapshot_hash"] == decision.inputs_hash
         assert payload["input_snapshot_hash"] == hashlib.sha256(
@@ -61,6 +63,9 @@ def test_every_decision_grant_event_and_payment_is_logged_once(engine: Engine) -
     assert {p["record_id"] for p in logged["grant_state"]} == event_ids
     assert {p["record_id"] for p in logged["payment"]} == payment_ids
     assert any(p["status"] == "legacy" for p in logged["payment"])
+    enterprise = f"uscc:{data.uscc(LOOKS_LIKE_AN_ID_NUMBER)}"  # never bare: the guard refuses it
+    assert [p["to_state"] for p in logged["grant_state"] if p["subject_key"] == enterprise] == [
+        "public_notice"]
     assert audit_verifies(engine)
 
     before = sum(len(v) for v in audit_entries(engine).values())

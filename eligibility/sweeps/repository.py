@@ -211,6 +211,6 @@ def shards_of(session: Session, sweep_id: int) -> list[SweepShard]:
     return list(session.exec(statement.order_by(col(SweepShard.id))).all())
 
 
-def lock_timeout(connection: Connection) -> None:
+def lock_timeout(connection: Connection, seconds: int = 60) -> None:
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+        connection.execute(text(f"SET LOCAL lock_timeout = '{int(seconds)}s'"))

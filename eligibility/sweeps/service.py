@@ -182,6 +182,9 @@ def _work(ctx: SweepContext, shard: SweepShard) -> None:
     advance_notices(ctx, whole)
     ctx.session.flush()
     extend_ledgers(ctx, whole)
+    # Hooks, then the audit log: its head lock may be held by another shard's append for a
+    # while (waiting for it is expected, unlike a grant row held by someone else).
+    repo.lock_timeout(ctx.connection, get_settings().sweep_lease_seconds)
     ctx.flush_hooks()
 
 
