@@ -67,6 +67,8 @@ def parse() -> argparse.Namespace:
                         help="run the sweeps on this many Celery worker processes (0: in process)")
     parser.add_argument("--shards", type=int, default=4, help="shards per subject kind "
                         "(with --workers)")
+    parser.add_argument("--hooks", action="store_true", help="workers install the SMS and "
+                        "e-certificate hooks, as production workers do (not counted by default)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5",
                         help="broker for --workers")
     parser.add_argument("--rebuild-city", action="store_true",
@@ -338,9 +340,10 @@ def main() -> None:
     if distributed:
         from sweep_workers import WorkerPool  # beside this script
 
-        WORKERS = WorkerPool(args.workers, url, args.redis_url)
+        WORKERS = WorkerPool(args.workers, url, args.redis_url, args.hooks)
         WORKERS.wait_ready()
-        print(f"{args.workers} Celery workers on {args.redis_url}, {args.shards} shards per kind")
+        print(f"{args.workers} Celery workers on {args.redis_url}, {args.shards} shards per kind, "
+              f"hooks {'installed' if args.hooks else 'not installed'}")
     try:
         sweeps(args, url, engine, as_of, ids, distributed)
     finally:

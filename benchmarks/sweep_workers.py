@@ -1,7 +1,11 @@
 """Celery worker processes for the sweep benchmark (``benchmarks/sweep.py --workers N``): the
-production form of a sweep, shards handed out over Redis to ``celery -A app.celery_app worker``
-processes on this machine. Starts them, waits until each answers a ping, reports their CPU
-seconds and peak memory from /proc, and stops them."""
+production form of a sweep, shards handed out over Redis to workers of ``app.celery_app`` on this
+machine. Starts them, waits until each answers a ping, reports their CPU seconds and peak memory
+from /proc, and stops them.
+
+Without ``hooks`` the workers do not install the cross-domain hooks (SMS outbox rows,
+e-certificate issuance), so they do what the in-process benchmark does: decisions, grants,
+ledger and audit log; with ``hooks`` they are exactly production workers."""
 
 from __future__ import annotations
 
@@ -13,17 +17,23 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKER = "import sys; from app.celery_app import celery; celery.worker_main(sys.argv[1:])"
+WORKER_WITHOUT_HOOKS = (
+    "import sys; from celery.signals import worker_init; from app.celery_app import celery; "
+    "from app.wiring import install_hooks; worker_init.disconnect(install_hooks); "
+    "celery.worker_main(sys.argv[1:])"
+)
 
 
 class WorkerPool:
-    def __init__(self, count: int, database_url: str, redis_url: str) -> None:
+    def __init__(self, count: int, database_url: str, redis_url: str, hooks: bool) -> None:
         env = {**os.environ, "MIANSHEN_DATABASE_URL": database_url,
                "MIANSHEN_REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
         self.processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker", "--pool=solo",
-                 "-n", f"bench{number}@%h", "--loglevel=WARNING", "--without-gossip",
-                 "--without-mingle", "-Q", "celery"],
+                [sys.executable, "-c", WORKER if hooks else WORKER_WITHOUT_HOOKS, "worker",
+                 "--pool=solo", "-n", f"bench{number}@%h", "--loglevel=WARNING",
+                 "--without-gossip", "--without-mingle", "-Q", "celery"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             for number in range(count)

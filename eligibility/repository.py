@@ -98,6 +98,16 @@ def _load_select(
     return pl.concat(parts) if parts else empty_frame(name)
 
 
+def _load_keys(engine: Engine, name: str, column: str, keys: Sequence[str]) -> pl.DataFrame:
+    """Rows whose ``column`` is one of ``keys``: on PostgreSQL one ``COPY`` with an array
+    parameter (no per-key rendering), elsewhere ``IN`` lists in chunks."""
+    if engine.dialect.name != "postgresql":
+        return _load_select(engine, name, column, keys)
+    if not keys:
+        return empty_frame(name)
+    return _load_copy(engine, name, None, (f'"{column}" = ANY(%s)', [list(keys)]))
+
+
 def load_frame(engine: Engine, name: str, order_by: str | None = None) -> pl.DataFrame:
     if engine.dialect.name == "postgresql":
         return _load_copy(engine, name, order_by)
@@ -113,12 +123,12 @@ def load_subject_data(engine: Engine, kind: str, keys: Sequence[str] | None = No
             for name in v.datasets()
         }
         return SubjectData(kind, full)
-    base = _load_select(engine, v.base, v.key, list(dict.fromkeys(keys))).sort(v.key)
+    base = _load_keys(engine, v.base, v.key, list(dict.fromkeys(keys))).sort(v.key)
     frames: dict[str, pl.DataFrame] = {v.base: base}
     for relation in v.relations.values():
         wanted = base.get_column(relation.subject_column).drop_nulls().unique().to_list()
         parts = [
-            _load_select(engine, relation.dataset, column, wanted)
+            _load_keys(engine, relation.dataset, column, wanted)
             for column in relation.related_columns
         ]
         if relation.dataset in frames:

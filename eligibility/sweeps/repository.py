@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, func, literal_column, or_, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
@@ -209,6 +209,19 @@ def complete_shard(
 def shards_of(session: Session, sweep_id: int) -> list[SweepShard]:
     statement = orm_select(SweepShard).where(col(SweepShard.sweep_id) == sweep_id)
     return list(session.exec(statement.order_by(col(SweepShard.id))).all())
+
+
+# Tables a sweep writes in bulk that later sweeps look up by key arrays.
+WRITTEN_TABLES = ("decision", "benefit_grant", "grant_amount", "payment", "audit_entry")
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """``ANALYZE`` the tables a sweep writes (PostgreSQL; SQLite plans without statistics)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        connection.execute(text(f"ANALYZE {', '.join(WRITTEN_TABLES)}"))
+        connection.commit()
 
 
 def lock_timeout(connection: Connection, seconds: int = 60) -> None:

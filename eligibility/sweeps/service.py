@@ -45,6 +45,7 @@ from eligibility.sweeps.schemas import SweepReport
 log = logging.getLogger(__name__)
 KINDS = ("person", "enterprise")
 FULL_SHARE = 0.2  # an incremental sweep touching more than this share of subjects runs in full
+RESTATE_AFTER = 50_000  # decisions written by a sweep before table statistics are refreshed
 
 
 class LeaseLost(RuntimeError):
@@ -207,11 +208,17 @@ def finish_sweep(engine: Engine, sweep_id: int) -> SweepReport:
             summary["counts"] = dict(totals)
             run.summary = json.dumps(summary, sort_keys=True)
             session.add(run)
-        return SweepReport(
+        report = SweepReport(
             sweep_id=sweep_id, mode=run.mode, as_of=run.as_of, status=run.status,
             shards=len(shards), attempts=sum(s.attempts for s in shards), counts=dict(totals),
             workers=sorted(w for w in workers if w),
         )
+    if report.status == "done" and totals["decisions"] >= RESTATE_AFTER:
+        # A sweep that wrote this much changed the tables' sizes by a large factor (the first
+        # full sweep fills them): refresh the planner's statistics now rather than when
+        # autovacuum gets to it, or the next sweep's key lookups may be planned as scans.
+        repo.refresh_statistics(engine)
+    return report
 
 
 def run_sweep(
