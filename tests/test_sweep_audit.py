@@ -93,3 +93,30 @@ def test_changes_in_a_later_sweep_are_logged_with_their_decision(engine: Engine)
     assert all(p["decision_record_id"] in decision_refs for p in ended)
     assert len(logged["payment"]) > len(first["payment"])  # the December period came due
     assert audit_verifies(engine)
+
+
+def test_an_officers_decision_is_logged_in_the_same_transaction(engine: Engine) -> None:
+    from sqlmodel import Session as OrmSession
+
+    from eligibility.grants.context import SweepContext
+    from eligibility.grants.review import decide_review
+    from tests.support.queries import grants_of, open_review
+
+    unreachable = data.add_person(engine, 40, date(1950, 3, 3), mobile=False)  # flagged
+    run_sweep(date(2025, 11, 3), full=True, engine=engine, backend=TestBackend([LONGEVITY]))
+    [grant] = grants_of(engine, unreachable)
+    assert grant.state == "manual_review"
+    before = audit_entries(engine)["grant_state"]
+
+    with OrmSession(engine, expire_on_commit=False) as session:
+        ctx = SweepContext(session=session, backend_or_none=None, as_of=date(2025, 11, 4),
+                           actor="officer:zhang")
+        decide_review(ctx, open_review(engine, grant.id).id or 0, approve=True)
+        session.commit()
+
+    after = audit_entries(engine)["grant_state"]
+    [logged] = after[len(before):]
+    assert (logged["grant_id"], logged["from_state"], logged["to_state"]) == (
+        str(grant.id), "manual_review", "granted")
+    assert logged["reason"] == "flagged_review_approved"
+    assert audit_verifies(engine)
