@@ -196,12 +196,12 @@ def database_exists(admin_url: str, name: str) -> bool:
     return found is not None
 
 
-def server_cpu_seconds(database: str) -> float:
-    """CPU seconds used so far by the PostgreSQL backends connected to ``database`` (read from
-    /proc; 0 where that is not readable). With the client's own CPU time this shows what a run
-    costs whatever else loads the machine."""
+def server_cpu_seconds(database: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend connected to ``database`` (read from
+    /proc; empty where that is not readable). With the client's own CPU time this shows what a
+    run costs whatever else loads the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    found: dict[int, float] = {}
     try:
         with psycopg.connect(os.environ["MIANSHEN_DATABASE_URL"], autocommit=True) as connection:
             pids = [row[0] for row in connection.execute(
@@ -209,10 +209,15 @@ def server_cpu_seconds(database: str) -> float:
                 (database,))]
         for pid in pids:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks
     except (OSError, KeyError, psycopg.Error):
-        return 0.0
-    return total
+        return found
+    return found
+
+
+def server_cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU of the backends between two readings (a backend that ended in between is missed)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 WORKERS = None  # the WorkerPool of --workers, whose CPU counts as the client's
@@ -225,11 +230,12 @@ def client_cpu_seconds() -> float:
 
 def timed(label: str, function, *args, **kwargs):
     database = os.environ.get("MIANSHEN_DATABASE_URL", "/").rsplit("/", 1)[1]
-    start, client, server = time.perf_counter(), client_cpu_seconds(), server_cpu_seconds(database)
+    backends = server_cpu_seconds(database)
+    start, client = time.perf_counter(), client_cpu_seconds()
     value = function(*args, **kwargs)
     seconds = time.perf_counter() - start
     client = client_cpu_seconds() - client
-    server = server_cpu_seconds(database) - server
+    server = server_cpu_used(backends, server_cpu_seconds(database))
     print(f"{label}: {seconds:.1f} s (CPU: client {client:.1f} s, PostgreSQL {server:.1f} s; "
           f"peak memory {peak_memory_mb():,.0f} MB, load average {load_average()})", flush=True)
     return value, seconds
