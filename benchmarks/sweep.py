@@ -63,6 +63,14 @@ def parse() -> argparse.Namespace:
         "--city-db", default=None,
         help="with --data synth: template database holding the imported city, built once and "
              "cloned for every run (default: DATABASE_city_PERSONS_ENTERPRISES)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run the sweeps on this many Celery worker processes (0: in process)")
+    parser.add_argument("--shards", type=int, default=4, help="shards per subject kind "
+                        "(with --workers)")
+    parser.add_argument("--hooks", action="store_true", help="workers install the SMS and "
+                        "e-certificate hooks, as production workers do (not counted by default)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5",
+                        help="broker for --workers")
     parser.add_argument("--rebuild-city", action="store_true",
                         help="build the city template again even if it exists")
     return parser.parse_args()
@@ -73,7 +81,9 @@ def load_average() -> str:
 
 
 def peak_memory_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process, or of the largest worker with --workers."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return max([own, *(WORKERS.peak_memory_mb() if WORKERS else [])])
 
 
 def create_database(admin_url: str, name: str) -> str:
@@ -186,12 +196,48 @@ def database_exists(admin_url: str, name: str) -> bool:
     return found is not None
 
 
+def server_cpu_seconds(database: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend connected to ``database`` (read from
+    /proc; empty where that is not readable). With the client's own CPU time this shows what a
+    run costs whatever else loads the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    try:
+        with psycopg.connect(os.environ["MIANSHEN_DATABASE_URL"], autocommit=True) as connection:
+            pids = [row[0] for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,))]
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, KeyError, psycopg.Error):
+        return found
+    return found
+
+
+def server_cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU of the backends between two readings (a backend that ended in between is missed)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
+WORKERS = None  # the WorkerPool of --workers, whose CPU counts as the client's
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + (WORKERS.cpu_seconds() if WORKERS else 0.0)
+
+
 def timed(label: str, function, *args, **kwargs):
-    start = time.perf_counter()
+    database = os.environ.get("MIANSHEN_DATABASE_URL", "/").rsplit("/", 1)[1]
+    backends = server_cpu_seconds(database)
+    start, client = time.perf_counter(), client_cpu_seconds()
     value = function(*args, **kwargs)
     seconds = time.perf_counter() - start
-    print(f"{label}: {seconds:.1f} s (peak memory {peak_memory_mb():,.0f} MB, "
-          f"load average {load_average()})", flush=True)
+    client = client_cpu_seconds() - client
+    server = server_cpu_used(backends, server_cpu_seconds(database))
+    print(f"{label}: {seconds:.1f} s (CPU: client {client:.1f} s, PostgreSQL {server:.1f} s; "
+          f"peak memory {peak_memory_mb():,.0f} MB, load average {load_average()})", flush=True)
     return value, seconds
 
 
@@ -264,13 +310,13 @@ def main() -> None:
     as_of = date.fromisoformat(args.as_of or ("2025-11-03" if args.data == "direct" else
                                               "2026-12-01"))
     os.environ.pop("MIANSHEN_REDIS_URL", None)
+    if args.workers:
+        os.environ["MIANSHEN_REDIS_URL"] = args.redis_url
     if args.backend:
         os.environ["MIANSHEN_SWEEP_BACKEND"] = args.backend
-    from sqlalchemy import text
 
     from app import migrations
     from app.db import engine_for
-    from eligibility.sweeps.service import run_sweep
 
     backend = os.environ.get("MIANSHEN_SWEEP_BACKEND", "default")
     print(f"PostgreSQL database {args.database}; {args.persons:,} persons, "
@@ -295,8 +341,34 @@ def main() -> None:
     os.environ["MIANSHEN_DATABASE_URL"] = url
     engine = engine_for(url)
 
+    global WORKERS
+    distributed = args.workers > 0
+    if distributed:
+        from sweep_workers import WorkerPool  # beside this script
+
+        WORKERS = WorkerPool(args.workers, url, args.redis_url, args.hooks)
+        WORKERS.wait_ready()
+        print(f"{args.workers} Celery workers on {args.redis_url}, {args.shards} shards per kind, "
+              f"hooks {'installed' if args.hooks else 'not installed'}")
+    try:
+        sweeps(args, url, engine, as_of, ids, distributed)
+    finally:
+        if WORKERS:
+            WORKERS.stop()
+    engine.dispose()
+    if not args.keep:
+        with psycopg.connect(args.admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+
+
+def sweeps(args: argparse.Namespace, url: str, engine, as_of: date, ids: list[str],
+           distributed: bool) -> None:
+    from sqlalchemy import text
+
+    from eligibility.sweeps.service import run_sweep
+
     report, full_seconds = timed("full sweep", run_sweep, as_of, full=True, engine=engine,
-                                 distributed=False)
+                                 distributed=distributed, shards=args.shards)
     print(f"  {json.dumps(report.counts, sort_keys=True)}")
     with engine.connect() as connection:
         held = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
@@ -305,7 +377,8 @@ def main() -> None:
 
     changed = touch_one_percent(url)
     report, incremental_seconds = timed(f"incremental sweep ({changed:,} persons changed)",
-                                        run_sweep, as_of, engine=engine, distributed=False)
+                                        run_sweep, as_of, engine=engine,
+                                        distributed=distributed, shards=args.shards)
     print(f"  {json.dumps(report.counts, sort_keys=True)}")
 
     latencies: list[float] = []
@@ -334,10 +407,6 @@ def main() -> None:
         print(f"  death → suspended   p99 {p99:.0f} ms   (goal: <= 1000 ms at 200/s)")
     print(f"  peak memory         {peak_memory_mb():8,.0f} MB")
     print(f"  load average        {load_average()}")
-    engine.dispose()
-    if not args.keep:
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ again a no-op, so re-running is safe.
 
 Record ids: a decision's id, a grant event's id, a payment's id; a later change of a payment is
 ``<id>:<status>:<amount>``; a recovery item is ``recovery-<id>``.
+
+Subjects are named by their pseudonymous key (32 hex characters); an enterprise, whose key is its
+18-character unified social credit code, as ``uscc:<code>``: some codes pass as resident ID
+numbers, which the log's personal-data guard rightly refuses to store bare.
 """
 
 from __future__ import annotations
@@ -44,6 +48,16 @@ PAYMENT_COLUMNS = (
 )
 
 
+USCC_LENGTH = 18
+
+
+def logged_subject(key: str | None) -> str | None:
+    """How the log names a subject (see the module docstring)."""
+    if key is not None and len(key) == USCC_LENGTH:
+        return f"uscc:{key}"
+    return key
+
+
 @lru_cache(maxsize=256)
 def _parameters(text: str) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(text)
@@ -56,7 +70,7 @@ def _decision_payloads(frame: pl.DataFrame) -> Iterator[tuple[EntryKind, dict[st
          tier, amount, explanation_hash) = row
         yield EntryKind.DECISION, {
             "record_id": str(ident), "policy_id": policy_id, "policy_version_hash": version,
-            "subject_kind": kind, "subject_key": key, "as_of": as_of,
+            "subject_kind": kind, "subject_key": logged_subject(key), "as_of": as_of,
             "parameters": _parameters(parameters), "input_snapshot_hash": inputs_hash,
             "input_snapshot_ref": f"decision:{ident}", "engine_version": engine,
             "result": {"eligible": eligible, "tier": tier, "amount_fen": amount},
@@ -69,7 +83,7 @@ def _event_payloads(frame: pl.DataFrame) -> Iterator[tuple[EntryKind, dict[str, 
         ident, grant_id, policy_id, key, from_state, to_state, reason, effective, decision = row
         yield EntryKind.GRANT_STATE, {
             "record_id": str(ident), "grant_id": str(grant_id), "policy_id": policy_id,
-            "subject_key": key, "from_state": from_state, "to_state": to_state,
+            "subject_key": logged_subject(key), "from_state": from_state, "to_state": to_state,
             "reason": reason, "effective_date": effective,
             "decision_record_id": None if decision is None else str(decision),
         }
@@ -80,7 +94,8 @@ def _payment_payloads(frame: pl.DataFrame) -> Iterator[tuple[EntryKind, dict[str
         record, payment, grant_id, policy_id, key, period, amount, kind, status = row
         yield EntryKind.PAYMENT, {
             "record_id": record, "payment_id": str(payment), "grant_id": str(grant_id),
-            "policy_id": policy_id, "subject_key": key, "period": period, "amount_fen": amount,
+            "policy_id": policy_id, "subject_key": logged_subject(key), "period": period,
+            "amount_fen": amount,
             "payment_kind": kind, "status": status,
         }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -33,6 +34,7 @@ class SweepContext:
     reconcile_ids: set[int] = field(default_factory=set)  # grants needing a full reconcile
     counts: Counter[str] = field(default_factory=Counter)
     audit: AuditTrail = field(default_factory=AuditTrail)  # appended by ``flush_hooks``
+    cache: dict[Any, Any] = field(default_factory=dict)  # reads shared by a unit's policies
 
     @property
     def backend(self) -> EvaluationBackend:

@@ -34,7 +34,7 @@ from eligibility.grants.lifecycle import (
 from eligibility.grants.models import ReviewItem
 from eligibility.grants.periods import month_of, next_period
 from eligibility.grants.probing import change_month
-from eligibility.sweeps.backend import RESULT_COLUMNS, PolicySpec, StartRule
+from eligibility.sweeps.backend import RESULT_COLUMNS, PolicySpec, Selection, StartRule
 
 REVIEW_ITEM = ReviewItem.__table__  # type: ignore[attr-defined]
 
@@ -65,7 +65,7 @@ def apply_results(
     changed = changed_outcomes(result, current)
     if changed.is_empty():
         return 0
-    flags = review_flags(ctx, policy, changed)
+    flags = review_flags(ctx, policy, changed, keys)
     decisions = write_decisions(ctx, policy, frames, changed, flags)
     _move_grants(ctx, policy, changed.join(decisions, on="subject_key", suffix="_new"), flags)
     ctx.counts["decisions"] += changed.height
@@ -73,7 +73,7 @@ def apply_results(
 
 
 def review_flags(
-    ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame
+    ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame, scope: repo.Keys = None
 ) -> dict[str, list[str]]:
     """Reasons a newly eligible subject needs an officer before anything is granted."""
     eligible = changed.filter(pl.col("eligible"))
@@ -81,26 +81,62 @@ def review_flags(
     if not keys:
         return {}
     flags: dict[str, list[str]] = {key: [] for key in keys}
-    connection = ctx.connection
-    # The person told and asked: the subject, or a child's guardian (payee).
-    person = dict(zip(keys, keys, strict=True))
-    if policy.subject_kind == "child" and "payee_key" in eligible.columns:
-        person = {k: p for k, p in eligible.select("subject_key", "payee_key").iter_rows() if p}
-    if policy.subject_kind == "person":
-        for key in repo.keys_with_disagreement(connection, keys):
+    if policy.subject_kind == "child":
+        disagree, no_mobile, refusing = _flagged_guardians(ctx, eligible)
+    else:
+        disagree, no_mobile, refusing = _flagged_subjects(ctx, policy.subject_kind, keys, scope)
+    for key in keys:
+        if key in disagree:
             flags[key].append(ReviewFlag.DEPARTMENTS_DISAGREE)
-    if policy.subject_kind in ("person", "child"):
-        lacking = repo.keys_without_mobile(connection, list(person.values()))
-        for key in (k for k, p in person.items() if p in lacking):
+        if key in no_mobile:
             flags[key].append(ReviewFlag.NO_MOBILE)
+        if key in refusing:
+            flags[key].append(ReviewFlag.REFUSED_AUTOMATION)
     threshold = ctx.review_threshold(policy)
     above = eligible.filter(pl.col("amount_fen") > threshold)["subject_key"].to_list()
     for key in above:
         flags[key].append(ReviewFlag.AMOUNT_ABOVE_THRESHOLD)
-    refusing = repo.keys_refusing_automation(connection, [*keys, *person.values()])
-    for key in (k for k in keys if k in refusing or person.get(k) in refusing):
-        flags[key].append(ReviewFlag.REFUSED_AUTOMATION)
     return {key: sorted(found) for key, found in flags.items() if found}
+
+
+def _flagged_subjects(
+    ctx: SweepContext, kind: str, keys: list[str], scope: repo.Keys
+) -> tuple[set[str], set[str], set[str]]:
+    """Subjects whose departments disagree, without a mobile, refusing automation. A shard over
+    a whole key range reads them once for the range (few rows), not once per policy for the
+    keys (an array of up to the whole range)."""
+    where: repo.Keys = keys
+    cache_key = None
+    if isinstance(scope, Selection) and scope.keys is None:
+        where, cache_key = scope, ("flagged", kind, scope.key_lo, scope.key_hi)
+    if cache_key is not None and cache_key in ctx.cache:
+        found: tuple[set[str], set[str], set[str]] = ctx.cache[cache_key]
+        return found
+    connection = ctx.connection
+    person = kind == "person"
+    found = (
+        repo.keys_with_disagreement(connection, where) if person else set(),
+        repo.keys_without_mobile(connection, where) if person else set(),
+        repo.keys_refusing_automation(connection, where),
+    )
+    if cache_key is not None:
+        ctx.cache[cache_key] = found
+    return found
+
+
+def _flagged_guardians(
+    ctx: SweepContext, eligible: pl.DataFrame
+) -> tuple[set[str], set[str], set[str]]:
+    """A child policy tells and asks the child's guardian (the payee): its grant is flagged
+    when that guardian has no mobile or refuses automated decisions."""
+    if "payee_key" not in eligible.columns:
+        return set(), set(), set()
+    payees = {k: p for k, p in eligible.select("subject_key", "payee_key").iter_rows() if p}
+    guardians = sorted(set(payees.values()))
+    lacking = repo.keys_without_mobile(ctx.connection, guardians)
+    refusing = repo.keys_refusing_automation(ctx.connection, guardians)
+    return (set(), {k for k, p in payees.items() if p in lacking},
+            {k for k, p in payees.items() if p in refusing})
 
 
 def _move_grants(

@@ -104,8 +104,15 @@ class EngineBackend:
     def load(self, connection: Connection, subject_kind: str, selection: Selection) -> Any:
         _, frames, _, repository = _engine()
         keys = list(selection.keys) if selection.keys is not None else None
+        ranged = keys is None and (selection.key_lo is not None or selection.key_hi is not None)
+        if ranged:  # a shard: read only its key range where the database can
+            found = repository.load_key_range(
+                connection.engine, subject_kind, selection.key_lo, selection.key_hi
+            )
+            if found is not None:
+                return found
         data = repository.load_subject_data(connection.engine, subject_kind, keys)
-        if keys is None and (selection.key_lo is not None or selection.key_hi is not None):
+        if ranged:
             column = data.base.get_column(data.view.key)
             inside = pl.lit(True)
             if selection.key_lo is not None:

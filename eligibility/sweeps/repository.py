@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, func, literal_column, or_, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
@@ -215,6 +215,19 @@ def shards_of(session: Session, sweep_id: int) -> list[SweepShard]:
     return list(session.exec(statement.order_by(col(SweepShard.id))).all())
 
 
-def lock_timeout(connection: Connection) -> None:
+# Tables a sweep writes in bulk that later sweeps look up by key arrays.
+WRITTEN_TABLES = ("decision", "benefit_grant", "grant_amount", "payment", "audit_entry")
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """``ANALYZE`` the tables a sweep writes (PostgreSQL; SQLite plans without statistics)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        connection.execute(text(f"ANALYZE {', '.join(WRITTEN_TABLES)}"))
+        connection.commit()
+
+
+def lock_timeout(connection: Connection, seconds: int = 60) -> None:
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+        connection.execute(text(f"SET LOCAL lock_timeout = '{int(seconds)}s'"))
