@@ -12,7 +12,9 @@ from app import ENGINE_VERSION
 from app.audit.api import router as audit_router
 from app.auth.api import router as auth_router
 from app.errors import MianshenError, RateLimited
+from app.wiring import install_hooks
 from certs.api import router as certs_router
+from eligibility.events.api import router as events_router
 from eligibility.grants.api import router as grants_router
 from eligibility.payments.api import router as payments_router
 from notifications.api import router as notifications_router
@@ -24,10 +26,12 @@ ROUTERS: list[APIRouter] = [
     grants_router,
     payments_router,
     audit_router,
+    events_router,
 ]
 
 
 def create_app() -> FastAPI:
+    install_hooks()  # pushed death events cancel SMS and revoke certificates here too
     api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
 
     @api.exception_handler(MianshenError)

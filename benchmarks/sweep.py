@@ -51,17 +51,39 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="mianshen_bench_sweep")
     parser.add_argument("--backend", default=None, help="evaluation backend module:attribute")
-    parser.add_argument("--data", choices=("direct", "synth"), default="direct")
+    parser.add_argument("--data", choices=("direct", "synth"), default="synth")
     parser.add_argument("--events", type=int, default=2_000, help="death events to send")
     parser.add_argument("--rate", type=float, default=200.0, help="death events per second")
     parser.add_argument("--consumers", type=int, default=4, help="event-processing threads")
-    parser.add_argument("--as-of", default="2025-11-03")
+    parser.add_argument("--as-of", default=None,
+                        help="sweep date (default: the synthetic city's reference date, "
+                             "or 2025-11-03 with --data direct)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--city-db", default=None,
+        help="with --data synth: template database holding the imported city, built once and "
+             "cloned for every run (default: DATABASE_city_PERSONS_ENTERPRISES)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run the sweeps on this many Celery worker processes (0: in process)")
+    parser.add_argument("--shards", type=int, default=4, help="shards per subject kind "
+                        "(with --workers)")
+    parser.add_argument("--hooks", action="store_true", help="workers install the SMS and "
+                        "e-certificate hooks, as production workers do (not counted by default)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5",
+                        help="broker for --workers")
+    parser.add_argument("--rebuild-city", action="store_true",
+                        help="build the city template again even if it exists")
     return parser.parse_args()
 
 
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def peak_memory_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process, or of the largest worker with --workers."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return max([own, *(WORKERS.peak_memory_mb() if WORKERS else [])])
 
 
 def create_database(admin_url: str, name: str) -> str:
@@ -125,21 +147,97 @@ def load_direct(url: str, persons: int, enterprises: int, as_of: date) -> list[s
     return ids
 
 
+def city_dir(persons: int, enterprises: int) -> Path:
+    home = Path(os.environ.get("MIANSHEN_HOME", "var"))
+    return home / f"bench-city-{persons}-{enterprises}"
+
+
 def load_synth(url: str, persons: int, enterprises: int, as_of: date) -> list[str]:
+    """Generate the synthetic city, import it, and date every row a day back (loaded before any
+    sweep, so the incremental sweep sees only what the benchmark changes)."""
     from app.datahub import service, synth
+    from app.datahub.models import DATASET_MODELS
     from app.db import engine_for
 
-    city = Path(os.environ.get("MIANSHEN_HOME", "var")) / "bench-city"
+    city = city_dir(persons, enterprises)
     synth.generate_city(city, persons=persons, enterprises=enterprises, seed=1, as_of=as_of)
     service.import_path(engine_for(url), city)
-    return []  # events then need ID numbers from the city files; not wired yet
+    with psycopg.connect(url) as connection:
+        for model in DATASET_MODELS.values():
+            connection.execute(f'UPDATE "{model.__tablename__}" '
+                               "SET updated_at = updated_at - interval '1 day'")
+        connection.commit()
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+    return city_ids(persons, enterprises)
+
+
+def city_ids(persons: int, enterprises: int) -> list[str]:
+    """ID numbers of the city's active residents (for death events), from its registry file."""
+    import csv
+
+    registry = city_dir(persons, enterprises) / "person.csv"
+    if not registry.exists():
+        return []
+    with registry.open(newline="", encoding="utf-8") as handle:
+        return [row["id_number"] for row in csv.DictReader(handle) if row["status"] == "active"]
+
+
+def clone_database(admin_url: str, template: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def database_exists(admin_url: str, name: str) -> bool:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return found is not None
+
+
+def server_cpu_seconds(database: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend connected to ``database`` (read from
+    /proc; empty where that is not readable). With the client's own CPU time this shows what a
+    run costs whatever else loads the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    try:
+        with psycopg.connect(os.environ["MIANSHEN_DATABASE_URL"], autocommit=True) as connection:
+            pids = [row[0] for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,))]
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, KeyError, psycopg.Error):
+        return found
+    return found
+
+
+def server_cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU of the backends between two readings (a backend that ended in between is missed)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
+WORKERS = None  # the WorkerPool of --workers, whose CPU counts as the client's
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + (WORKERS.cpu_seconds() if WORKERS else 0.0)
 
 
 def timed(label: str, function, *args, **kwargs):
-    start = time.perf_counter()
+    database = os.environ.get("MIANSHEN_DATABASE_URL", "/").rsplit("/", 1)[1]
+    backends = server_cpu_seconds(database)
+    start, client = time.perf_counter(), client_cpu_seconds()
     value = function(*args, **kwargs)
     seconds = time.perf_counter() - start
-    print(f"{label}: {seconds:.1f} s (peak memory {peak_memory_mb():,.0f} MB)", flush=True)
+    client = client_cpu_seconds() - client
+    server = server_cpu_used(backends, server_cpu_seconds(database))
+    print(f"{label}: {seconds:.1f} s (CPU: client {client:.1f} s, PostgreSQL {server:.1f} s; "
+          f"peak memory {peak_memory_mb():,.0f} MB, load average {load_average()})", flush=True)
     return value, seconds
 
 
@@ -209,37 +307,78 @@ def death_events(engine, ids: list[str], granted_keys: set[str], count: int, rat
 
 def main() -> None:
     args = parse()
-    as_of = date.fromisoformat(args.as_of)
-    url = create_database(args.admin_url, args.database)
-    os.environ["MIANSHEN_DATABASE_URL"] = url
+    as_of = date.fromisoformat(args.as_of or ("2025-11-03" if args.data == "direct" else
+                                              "2026-12-01"))
     os.environ.pop("MIANSHEN_REDIS_URL", None)
+    if args.workers:
+        os.environ["MIANSHEN_REDIS_URL"] = args.redis_url
     if args.backend:
         os.environ["MIANSHEN_SWEEP_BACKEND"] = args.backend
-    from sqlalchemy import text
 
     from app import migrations
     from app.db import engine_for
-    from eligibility.sweeps.service import run_sweep
 
-    migrations.upgrade(url)
-    engine = engine_for(url)
     backend = os.environ.get("MIANSHEN_SWEEP_BACKEND", "default")
     print(f"PostgreSQL database {args.database}; {args.persons:,} persons, "
-          f"{args.enterprises:,} enterprises; backend {backend}")
-    loader = load_synth if args.data == "synth" else load_direct
-    ids, _ = timed("load data", loader, url, args.persons, args.enterprises, as_of)
+          f"{args.enterprises:,} enterprises; data {args.data}; backend {backend}; "
+          f"load average {load_average()}")
+    if args.data == "synth":
+        template = args.city_db or f"{args.database}_city_{args.persons}_{args.enterprises}"
+        if args.rebuild_city or not database_exists(args.admin_url, template):
+            city_url = create_database(args.admin_url, template)
+            migrations.upgrade(city_url)
+            timed("build city (generate, import)", load_synth, city_url, args.persons,
+                  args.enterprises, as_of)
+            engine_for(city_url).dispose()
+        url, _ = timed(f"clone city {template}", clone_database, args.admin_url, template,
+                       args.database)
+        migrations.upgrade(url)
+        ids = city_ids(args.persons, args.enterprises)
+    else:
+        url = create_database(args.admin_url, args.database)
+        migrations.upgrade(url)
+        ids, _ = timed("load data", load_direct, url, args.persons, args.enterprises, as_of)
+    os.environ["MIANSHEN_DATABASE_URL"] = url
+    engine = engine_for(url)
+
+    global WORKERS
+    distributed = args.workers > 0
+    if distributed:
+        from sweep_workers import WorkerPool  # beside this script
+
+        WORKERS = WorkerPool(args.workers, url, args.redis_url, args.hooks)
+        WORKERS.wait_ready()
+        print(f"{args.workers} Celery workers on {args.redis_url}, {args.shards} shards per kind, "
+              f"hooks {'installed' if args.hooks else 'not installed'}")
+    try:
+        sweeps(args, url, engine, as_of, ids, distributed)
+    finally:
+        if WORKERS:
+            WORKERS.stop()
+    engine.dispose()
+    if not args.keep:
+        with psycopg.connect(args.admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+
+
+def sweeps(args: argparse.Namespace, url: str, engine, as_of: date, ids: list[str],
+           distributed: bool) -> None:
+    from sqlalchemy import text
+
+    from eligibility.sweeps.service import run_sweep
 
     report, full_seconds = timed("full sweep", run_sweep, as_of, full=True, engine=engine,
-                                 distributed=False)
+                                 distributed=distributed, shards=args.shards)
     print(f"  {json.dumps(report.counts, sort_keys=True)}")
     with engine.connect() as connection:
         held = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("decision", "benefit_grant", "grant_event", "payment")}
+                for t in ("decision", "benefit_grant", "grant_event", "payment", "audit_entry")}
     print(f"  persisted: {held}")
 
     changed = touch_one_percent(url)
     report, incremental_seconds = timed(f"incremental sweep ({changed:,} persons changed)",
-                                        run_sweep, as_of, engine=engine, distributed=False)
+                                        run_sweep, as_of, engine=engine,
+                                        distributed=distributed, shards=args.shards)
     print(f"  {json.dumps(report.counts, sort_keys=True)}")
 
     latencies: list[float] = []
@@ -267,10 +406,7 @@ def main() -> None:
         p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
         print(f"  death → suspended   p99 {p99:.0f} ms   (goal: <= 1000 ms at 200/s)")
     print(f"  peak memory         {peak_memory_mb():8,.0f} MB")
-    engine.dispose()
-    if not args.keep:
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    print(f"  load average        {load_average()}")
 
 
 if __name__ == "__main__":

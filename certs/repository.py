@@ -60,7 +60,12 @@ def by_idempotency_key(session: Session, key: str) -> Certificate | None:
 
 
 def of_subject(session: Session, subject_key: str) -> Sequence[Certificate]:
-    statement = (select(Certificate).where(Certificate.subject_key == subject_key)
+    return of_subjects(session, [subject_key])
+
+
+def of_subjects(session: Session, subject_keys: Sequence[str]) -> Sequence[Certificate]:
+    wanted = sorted(set(subject_keys))
+    statement = (select(Certificate).where(col(Certificate.subject_key).in_(wanted))
                  .order_by(col(Certificate.id)))
     return session.exec(statement).all()
 

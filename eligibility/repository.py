@@ -39,13 +39,22 @@ def _raw_schema(name: str) -> dict[str, pl.DataType]:
     return schema
 
 
-def _load_copy(engine: Engine, name: str, order_by: str | None = None) -> pl.DataFrame:
+def _load_copy(
+    engine: Engine, name: str, order_by: str | None = None,
+    where: tuple[str, Sequence[Any]] | None = None,
+) -> pl.DataFrame:
+    """The whole dataset, or the rows matching ``where`` (SQL condition, parameters)."""
     buffer = io.BytesIO()
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        statement = f"COPY ({_select(name, order_by)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
-        with cursor.copy(statement) as copy:
+        query = _select(name)
+        if where is not None:
+            query += f" WHERE {where[0]}"
+        if order_by:
+            query += f' ORDER BY "{order_by}"'
+        statement = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        with cursor.copy(statement, where[1] if where else None) as copy:
             for chunk in copy:
                 buffer.write(chunk)
         raw.commit()
@@ -89,6 +98,16 @@ def _load_select(
     return pl.concat(parts) if parts else empty_frame(name)
 
 
+def _load_keys(engine: Engine, name: str, column: str, keys: Sequence[str]) -> pl.DataFrame:
+    """Rows whose ``column`` is one of ``keys``: on PostgreSQL one ``COPY`` with an array
+    parameter (no per-key rendering), elsewhere ``IN`` lists in chunks."""
+    if engine.dialect.name != "postgresql":
+        return _load_select(engine, name, column, keys)
+    if not keys:
+        return empty_frame(name)
+    return _load_copy(engine, name, None, (f'"{column}" = ANY(%s)', [list(keys)]))
+
+
 def load_frame(engine: Engine, name: str, order_by: str | None = None) -> pl.DataFrame:
     if engine.dialect.name == "postgresql":
         return _load_copy(engine, name, order_by)
@@ -104,17 +123,50 @@ def load_subject_data(engine: Engine, kind: str, keys: Sequence[str] | None = No
             for name in v.datasets()
         }
         return SubjectData(kind, full)
-    base = _load_select(engine, v.base, v.key, list(dict.fromkeys(keys))).sort(v.key)
+    base = _load_keys(engine, v.base, v.key, list(dict.fromkeys(keys))).sort(v.key)
     frames: dict[str, pl.DataFrame] = {v.base: base}
     for relation in v.relations.values():
         wanted = base.get_column(relation.subject_column).drop_nulls().unique().to_list()
         parts = [
-            _load_select(engine, relation.dataset, column, wanted)
+            _load_keys(engine, relation.dataset, column, wanted)
             for column in relation.related_columns
         ]
         if relation.dataset in frames:
             parts.insert(0, frames[relation.dataset])
         frames[relation.dataset] = pl.concat(parts).unique(maintain_order=True)
+    return SubjectData(kind, frames)
+
+
+def _in_range(columns: Sequence[str], lo: str | None, hi: str | None) -> tuple[str, list[str]]:
+    """An SQL condition: any of ``columns`` within [lo, hi), with its parameters."""
+    parts, params = [], []
+    for column in columns:
+        bounds = []
+        if lo is not None:
+            bounds.append(f'"{column}" >= %s')
+            params.append(lo)
+        if hi is not None:
+            bounds.append(f'"{column}" < %s')
+            params.append(hi)
+        parts.append("(" + (" AND ".join(bounds) or f'"{column}" IS NOT NULL') + ")")
+    return " OR ".join(parts), params
+
+
+def load_key_range(engine: Engine, kind: str, lo: str | None, hi: str | None) -> SubjectData | None:
+    """Frames of the subjects whose key is in [lo, hi), read by key range on PostgreSQL (each
+    related row through its own key columns), so a shard reads only its part of the data.
+    ``None`` where that does not apply (SQLite, or a relation not keyed by the subject key)."""
+    v = view(kind)
+    keyed = all(r.subject_column == v.key for r in v.relations.values())
+    if engine.dialect.name != "postgresql" or not keyed:
+        return None
+    frames = {v.base: _load_copy(engine, v.base, v.key, _in_range([v.key], lo, hi))}
+    for relation in v.relations.values():
+        part = _load_copy(engine, relation.dataset, None,
+                          _in_range(relation.related_columns, lo, hi))
+        if relation.dataset in frames and relation.dataset != v.base:
+            part = pl.concat([frames[relation.dataset], part]).unique(maintain_order=True)
+        frames[relation.dataset] = part
     return SubjectData(kind, frames)
 
 

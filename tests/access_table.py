@@ -109,6 +109,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/tree-heads"): Public("signed tree heads"),
     ("GET", "/api/v1/audit/entries/{reference}/proof"): staff("auditor"),
     ("GET", "/api/v1/audit/consistency"): staff("auditor"),
+    # life events pushed by departments (eligibility/events/api.py)
+    ("POST", "/api/v1/events"): Scope("events:push"),
 }
 
 PATH_VALUES = {

@@ -25,7 +25,7 @@ from app.settings import get_settings
 from eligibility.sweeps.service import run_sweep
 from tests.conftest import truncate_all
 from tests.support import data
-from tests.support.queries import counts
+from tests.support.queries import audit_entries, audit_verifies, counts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,6 +145,7 @@ def test_two_workers_give_the_single_process_result(
     for name in reference:
         assert set(got[name]) ^ set(reference[name]) == set(), name
     assert got == reference
+    assert_logged_once(engine)
     before = counts(engine)
     again = run_sweep(AS_OF, engine=engine, distributed=True, shards=6, timeout=180)
     assert again.status == "done" and counts(engine) == before
@@ -190,3 +191,13 @@ def test_a_worker_killed_mid_shard_leaves_nothing_partial_and_the_shard_is_redon
             "SELECT count(*) FROM (SELECT grant_id, period, kind FROM payment "
             "GROUP BY grant_id, period, kind HAVING count(*) > 1) d")).scalar_one()
     assert duplicates == 0
+    assert_logged_once(engine)  # the killed shard's entries went with its transaction
+
+
+def assert_logged_once(engine: Engine) -> None:
+    """One audit entry per decision, grant event and ledger row, and the log verifies."""
+    held, logged = counts(engine), audit_entries(engine)
+    assert len(logged["decision"]) == held["decision"]
+    assert len(logged["grant_state"]) == held["grant_event"]
+    assert len(logged["payment"]) == held["payment"]
+    assert audit_verifies(engine)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import Table, Text, and_, any_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -29,6 +29,10 @@ from app.audit.models import (
 )
 
 QUERY_CHUNK = 2000  # keys per IN list (SQLite's bound-parameter limit)
+ANY_CHUNK = 200_000  # keys per PostgreSQL array parameter
+INSERT_CHUNK = 5_000  # rows per executemany
+COPY_MIN_ROWS = 50  # below this a plain INSERT is cheaper than starting a COPY
+TEXT_ARRAY = postgresql.ARRAY(Text)
 
 
 def _dialect(session: Session) -> str:
@@ -85,17 +89,20 @@ def add_log_key(session: Session, key_id: str, public_key: str, private_key: str
 
 def entries_by_ref(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str],
                                                                                AuditEntry]:
+    """The logged entries among ``refs``: one ``= ANY(array)`` query per kind on PostgreSQL
+    (served by the ``(kind, record_ref)`` unique index), IN lists of ``QUERY_CHUNK`` on SQLite."""
     found: dict[tuple[str, str], AuditEntry] = {}
     by_kind: dict[str, list[str]] = {}
-    for kind, record_ref in sorted(set(refs)):
+    for kind, record_ref in set(refs):
         by_kind.setdefault(kind, []).append(record_ref)
+    chunk = ANY_CHUNK if _dialect(session) == "postgresql" else QUERY_CHUNK
     for kind, record_refs in by_kind.items():
-        for start in range(0, len(record_refs), QUERY_CHUNK):
-            statement = select(AuditEntry).where(
-                AuditEntry.kind == kind,
-                col(AuditEntry.record_ref).in_(record_refs[start:start + QUERY_CHUNK]),
-            )
-            for entry in session.exec(statement):
+        for start in range(0, len(record_refs), chunk):
+            part = record_refs[start:start + chunk]
+            matching = (col(AuditEntry.record_ref) == any_(bindparam(None, part, type_=TEXT_ARRAY))
+                        if chunk == ANY_CHUNK else col(AuditEntry.record_ref).in_(part))
+            for entry in session.exec(select(AuditEntry).where(AuditEntry.kind == kind,
+                                                               matching)):
                 found[(entry.kind, entry.record_ref)] = entry
     return found
 
@@ -110,17 +117,36 @@ def entry_by_ref(session: Session, kind: str, record_ref: str) -> AuditEntry | N
     return session.exec(statement).first()
 
 
-def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert (Core executemany: no ORM objects for thousands of rows)."""
-    if rows:
-        session.connection().execute(AuditEntry.__table__.insert(), list(rows))  # type: ignore[attr-defined]
+def insert_entries(session: Session, columns: Sequence[str],
+                   rows: Sequence[tuple[Any, ...]]) -> None:
+    """Bulk insert of entry rows (tuples in ``columns`` order)."""
+    _insert(session, AuditEntry.__table__, columns, rows)  # type: ignore[attr-defined]
 
 
 def insert_nodes(session: Session, nodes: Iterable[tuple[NodeKey, bytes]]) -> None:
-    rows = [{"level": level, "node_index": index, "hash": value.hex()}
-            for (level, index), value in nodes]
-    if rows:
-        session.connection().execute(AuditNode.__table__.insert(), rows)  # type: ignore[attr-defined]
+    rows = [(level, index, value.hex()) for (level, index), value in nodes]
+    _insert(session, AuditNode.__table__, ("level", "node_index", "hash"), rows)  # type: ignore[attr-defined]
+
+
+def _insert(session: Session, table: Table, columns: Sequence[str],
+            rows: Sequence[tuple[Any, ...]]) -> None:
+    """``COPY ... FROM STDIN`` for a batch on PostgreSQL (psycopg adapts each row in C), a Core
+    executemany for a few rows and on SQLite; on the caller's connection, in its transaction."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        names = ", ".join(f'"{column}"' for column in columns)
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    statement = table.insert()
+    for start in range(0, len(rows), INSERT_CHUNK):
+        connection.execute(statement, [dict(zip(columns, row, strict=True))
+                                       for row in rows[start:start + INSERT_CHUNK]])
 
 
 def fetch_nodes(session: Session, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
@@ -55,7 +56,7 @@ class DecisionPayload(EntryPayload):
 
     policy_id: str
     policy_version_hash: str  # hash of the policy document version that was evaluated
-    subject_kind: Literal["person", "enterprise"]
+    subject_kind: Literal["person", "enterprise", "child"]  # child: per birth certificate
     subject_key: str  # pseudonymous subject key, or the USCC of an enterprise
     as_of: date  # the evaluation date
     parameters: dict[str, Any]  # parameter name -> value in force on ``as_of``
@@ -121,15 +122,22 @@ PAYLOAD_SCHEMAS: dict[EntryKind, type[EntryPayload]] = {
 _PERSONAL_FIELD_NAMES = {"name", "id_number", "mobile", "phone", "address"}
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _RESIDENT_ID = re.compile(r"\d{17}[\dXx]")
-_SUSPECT = re.compile(r'"(?:\d{17}[\dXx]|1[3-9]\d{9})"|"(?i:name|id_number|mobile|phone|address)":')
+# Quick pre-checks on canonical JSON (two cheap scans instead of one slow alternation).
+_SUSPECT_NUMBER = re.compile(r'"(?:\d{17}[\dXx]|1[3-9]\d{9})"')
+_SUSPECT_KEYS = tuple(f'"{name}":' for name in sorted(_PERSONAL_FIELD_NAMES))
 
 
 def personal_data_in(value: Any, canonical: str | None = None) -> str | None:
     """Where ``value`` seems to hold plaintext personal data (a field named like it, a valid
     resident ID number, a mobile number), or None. The log is permanent; it must hold none.
-    ``canonical`` (its canonical JSON) lets the common clean case skip the walk."""
-    if canonical is not None and not _SUSPECT.search(canonical):
-        return None
+    ``canonical`` (its canonical JSON) lets the common clean case skip the walk; when given,
+    the walk is over the parsed JSON, exactly what would be logged."""
+    if canonical is not None:
+        lowered = canonical.lower()
+        if not _SUSPECT_NUMBER.search(canonical) and not any(
+                key in lowered for key in _SUSPECT_KEYS):
+            return None
+        value = json.loads(canonical)
     stack: list[tuple[str, Any]] = [("payload", value)]
     while stack:
         path, item = stack.pop()
@@ -168,14 +176,20 @@ def _json_value(value: Any) -> Any:
         return value.value
     if isinstance(value, Decimal | UUID):
         return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def canonical_json(value: Any) -> str:
     """Keys sorted, no whitespace, UTF-8 text; dates ISO 8601; NaN/Infinity refused
     (ValueError)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_json_value)
+    return _CANONICAL.encode(value)
+
+
+# One encoder for every call (json.dumps with options builds a new one each time).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False, default=_json_value)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -206,7 +220,10 @@ def seal_message(hash_algorithm: str, seq: int, leaf_hash: str) -> bytes:
 # --- what the service returns -----------------------------------------------------------------
 
 
-class LoggedEntry(BaseModel):
+@dataclass(frozen=True, slots=True)
+class LoggedEntry:
+    """What ``append``/``append_many`` return per item (a plain dataclass: batches are big)."""
+
     seq: int
     kind: str
     record_ref: str

@@ -1,39 +1,44 @@
 """Audit log operations: append (inside the caller's transaction), publish signed tree heads,
 inclusion and consistency proofs. Whole-log verification is in ``verification``.
 
-Appending takes the log-head row lock (see ``repository``), so sequence numbers are gap-free and
-unique under any concurrency; the lock is held until the caller commits, so callers append late
-in short transactions and use :func:`append_many` for batches (one lock, one bulk insert).
-``(kind, record_id)`` is logged exactly once: appending it again returns the logged entry, and
-appending it again with a *different* payload is refused (:class:`AuditConflict`).
-Services flush, never commit (the edge owns the transaction).
+Contract of :func:`append` / :func:`append_many` (unchanged signature; what callers rely on):
+
+* ``append_many(session, [(kind, payload), ...], now=None) -> list[LoggedEntry]``: ``kind`` an
+  :class:`EntryKind` or its value, ``payload`` a dict or a pydantic model; a model that *is*
+  the kind's payload class (``DecisionPayload(...)``) is trusted as validated, anything else is
+  validated. Results are in input order; ``LoggedEntry`` is a frozen dataclass (``seq``,
+  ``kind``, ``record_ref``, ``leaf_hash``, ``appended_at``, ``created``).
+* Runs in the caller's transaction and flushes, never commits. It takes the log-head row lock,
+  which is held until the caller commits: append late, in short transactions, and in batches
+  (one lock, one ``COPY`` of the entries and one of the subtree nodes on PostgreSQL; batches of
+  100,000 are fine).
+* ``(kind, record_id)`` is logged exactly once: appending it again returns the logged entry
+  (``created=False``); again with a *different* payload raises :class:`AuditConflict` and
+  nothing of the batch is written. Payloads holding personal data are refused.
+
+Sequence numbers are gap-free and unique under any concurrency (the lock, see ``repository``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlmodel import Session
 
-from app.audit import keys, merkle, repository
+from app.audit import batch, keys, merkle, repository
 from app.audit.merkle import CompactRange, TreeHasher
 from app.audit.models import AuditEntry, AuditLogHead, AuditTreeHead
 from app.audit.schemas import (
-    PAYLOAD_SCHEMAS,
     ConsistencyProofView,
     EntryKind,
     InclusionProofView,
     LoggedEntry,
     TreeHeadView,
-    canonical_json,
     format_timestamp,
-    leaf_data,
-    personal_data_in,
-    seal_message,
     sth_message,
 )
 from app.errors import Conflict, MianshenError, NotFound, ValidationFailed
@@ -81,46 +86,9 @@ def create_log(session: Session, hash_algorithm: str) -> str:
     return hasher.name
 
 
-def _prepare(kind: EntryKind | str, payload: BaseModel | dict[str, Any]
-             ) -> tuple[str, str, str]:
-    """Validate a payload; return its kind, record id and canonical JSON."""
-    try:
-        entry_kind = EntryKind(kind)
-    except ValueError:
-        raise ValidationFailed(f"unknown audit entry kind {kind!r}") from None
-    schema = PAYLOAD_SCHEMAS[entry_kind]
-    try:
-        model = payload if type(payload) is schema else schema.model_validate(
-            payload.model_dump() if isinstance(payload, BaseModel) else payload)
-        values = model.model_dump()
-        payload_json = canonical_json(values)
-    except ValidationError as error:  # field names and reasons only: values may be personal
-        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}"
-                            for e in error.errors())
-        raise ValidationFailed(f"invalid {entry_kind} audit payload: {reasons}") from None
-    except (ValueError, TypeError) as error:
-        raise ValidationFailed(f"invalid {entry_kind} audit payload: {error}") from None
-    where = personal_data_in(values, payload_json)
-    if where:
-        raise ValidationFailed(f"{entry_kind} audit payload holds personal data at {where}")
-    return entry_kind.value, model.record_id, payload_json
-
-
 def _stored_payload(entry: AuditEntry) -> dict[str, Any]:
     payload: dict[str, Any] = json.loads(entry.data)["payload"]
     return payload
-
-
-def _same_payload(entry: AuditEntry, payload_json: str) -> bool:
-    return canonical_json(_stored_payload(entry)) == payload_json
-
-
-def _logged(entry: AuditEntry | dict[str, Any], created: bool) -> LoggedEntry:
-    values = entry if isinstance(entry, dict) else entry.model_dump()
-    return LoggedEntry.model_construct(
-        seq=values["seq"], kind=values["kind"], record_ref=values["record_ref"],
-        leaf_hash=values["leaf_hash"], appended_at=values["appended_at"], created=created,
-    )
 
 
 def append(session: Session, kind: EntryKind | str, payload: BaseModel | dict[str, Any],
@@ -130,49 +98,59 @@ def append(session: Session, kind: EntryKind | str, payload: BaseModel | dict[st
 
 
 def append_many(session: Session,
-                items: Iterable[tuple[EntryKind | str, BaseModel | dict[str, Any]]],
+                items: Iterable[tuple[EntryKind | str, BaseModel | Mapping[str, Any]]],
                 *, now: datetime | None = None) -> list[LoggedEntry]:
-    """Log several records under one lock, in the given order; results in the same order."""
-    prepared = [_prepare(kind, payload) for kind, payload in items]
+    """Log several records under one lock, in the given order; results in the same order.
+
+    Payloads are validated before the lock is taken; under it, the already logged
+    ``(kind, record_id)`` pairs are looked up in one query per kind, and the new entries and
+    subtree nodes are written with ``COPY`` on PostgreSQL (batched ``INSERT`` on SQLite)."""
+    with batch.cyclic_gc_paused():
+        return _append_batch(session, [batch.prepare(kind, payload) for kind, payload in items],
+                             now)
+
+
+def _append_batch(session: Session, prepared: list[batch.Prepared],
+                  now: datetime | None) -> list[LoggedEntry]:
     if not prepared:
         return []
     head, hasher, key = _open_log(session, now or _now())
     moment = now or _now()  # taken under the lock, so times never go back along the log
-    appended_at = format_timestamp(moment)
-    already = repository.entries_by_ref(session, [(kind, ref) for kind, ref, _ in prepared])
-    compact = CompactRange(hasher, head.tree_size,
-                           [bytes.fromhex(peak) for peak in json.loads(head.compact_range)])
-    rows: list[dict[str, Any]] = []
-    batch: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
-    nodes: list[tuple[merkle.NodeKey, bytes]] = []
+    if moment.utcoffset() is None:
+        raise ValidationFailed("audit append time must be timezone-aware")
+    already = repository.entries_by_ref(session, [(p.kind, p.record_ref) for p in prepared])
+    builder = batch.BatchBuilder(
+        hasher, key, CompactRange(hasher, head.tree_size,
+                                  [bytes.fromhex(peak) for peak in json.loads(head.compact_range)]),
+        moment, format_timestamp(moment))
+    in_batch: dict[tuple[str, str], tuple[str, LoggedEntry]] = {}
     results: list[LoggedEntry] = []
-    for kind, ref, payload in prepared:
-        if (kind, ref) in already:
-            if not _same_payload(already[(kind, ref)], payload):
-                raise AuditConflict(f"{kind} {ref} is already logged with different content")
-            results.append(_logged(already[(kind, ref)], created=False))
-            continue
-        if (kind, ref) in batch:
-            first_payload, first_row = batch[(kind, ref)]
-            if first_payload != payload:
-                raise AuditConflict(f"{kind} {ref} appears twice with different content")
-            results.append(_logged(first_row, created=False))
-            continue
-        seq = compact.size
-        data = leaf_data(seq, kind, ref, appended_at, payload)
-        leaf = hasher.leaf(data.encode())
-        nodes.extend(compact.append(leaf))
-        row = {"seq": seq, "kind": kind, "record_ref": ref, "appended_at": moment, "data": data,
-               "leaf_hash": leaf.hex(), "key_id": key.key_id,
-               "seal": key.seal(seal_message(hasher.name, seq, leaf.hex()))}
-        rows.append(row)
-        batch[(kind, ref)] = (payload, row)
-        results.append(_logged(row, created=True))
-    if rows:
-        repository.insert_entries(session, rows)
-        repository.insert_nodes(session, nodes)
-        head.tree_size = compact.size
-        head.compact_range = json.dumps([peak.hex() for peak in compact.peaks])
+    for item in prepared:
+        identity = (item.kind, item.record_ref)
+        if identity in already:
+            entry = already[identity]
+            if batch.stored_payload_json(entry.data) != item.payload_json:
+                raise AuditConflict(f"{item.kind} {item.record_ref} is already logged with "
+                                    "different content")
+            results.append(LoggedEntry(entry.seq, entry.kind, entry.record_ref, entry.leaf_hash,
+                                       entry.appended_at, False))
+        elif identity in in_batch:
+            first_json, first = in_batch[identity]
+            if first_json != item.payload_json:
+                raise AuditConflict(f"{item.kind} {item.record_ref} appears twice with "
+                                    "different content")
+            results.append(LoggedEntry(first.seq, first.kind, first.record_ref, first.leaf_hash,
+                                       first.appended_at, False))
+        else:
+            seq, leaf_hex = builder.add(item)
+            logged = LoggedEntry(seq, item.kind, item.record_ref, leaf_hex, moment, True)
+            in_batch[identity] = (item.payload_json, logged)
+            results.append(logged)
+    if builder.rows:
+        repository.insert_entries(session, batch.ENTRY_COLUMNS, builder.rows)
+        repository.insert_nodes(session, builder.nodes)
+        head.tree_size = builder.compact.size
+        head.compact_range = json.dumps([peak.hex() for peak in builder.compact.peaks])
         head.updated_at = moment
     session.add(head)
     session.flush()

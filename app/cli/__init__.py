@@ -13,6 +13,7 @@ from app.cli import (
     db,
     demo,
     events,
+    explain,
     grants,
     notifications,
     payments,
@@ -38,7 +39,7 @@ cli.add_typer(policy.app, name="policy")
 cli.add_typer(certs.app, name="certs")
 cli.add_typer(certs.verify_app, name="verify")
 cli.command("demo")(demo.demo)
-cli.command("explain")(policy.explain)
+cli.command("explain")(explain.explain)
 cli.command("sweep")(sweep.sweep)
 cli.add_typer(grants.app, name="grants")
 cli.add_typer(payments.app, name="payments")

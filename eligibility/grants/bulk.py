@@ -1,6 +1,7 @@
-"""Bulk writes for sweeps at city scale: ``COPY ... FROM STDIN`` on PostgreSQL, a multi-row
-``INSERT`` elsewhere, and id allocation so rows written in bulk can reference each other.
-Everything runs on the caller's connection, inside the caller's transaction."""
+"""Bulk writes for sweeps at city scale: ``COPY ... FROM STDIN`` on PostgreSQL (from Python rows,
+or from a Polars frame as CSV written in Rust), a multi-row ``INSERT`` elsewhere, and id
+allocation so rows written in bulk can reference each other. Everything runs on the caller's
+connection, inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Table, any_, bindparam, insert, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
@@ -37,6 +39,30 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         for start in range(0, len(rows), 5_000):
             connection.execute(insert(table), list(rows[start : start + 5_000]))
     return len(rows)
+
+
+COPY_SLICE = 50_000  # rows per CSV slice: bounds the client memory of a large COPY
+
+
+def copy_frame(connection: Connection, table: Table, frame: pl.DataFrame) -> int:
+    """Insert the rows of ``frame`` (columns named like ``table``'s) into ``table``; returns the
+    count. On PostgreSQL the frame is written as CSV by Polars and streamed to ``COPY``."""
+    if frame.is_empty():
+        return 0
+    if not is_postgres(connection):
+        for start in range(0, frame.height, 5_000):
+            connection.execute(insert(table), frame.slice(start, 5_000).to_dicts())
+        return frame.height
+    columns = ", ".join(f'"{name}"' for name in frame.columns)
+    raw = connection.connection.driver_connection
+    statement = f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)'
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for start in range(0, frame.height, COPY_SLICE):
+            copy.write(frame.slice(start, COPY_SLICE).write_csv(
+                include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.f%:z",
+                date_format="%Y-%m-%d",
+            ))
+    return frame.height
 
 
 def where_in(

@@ -1,18 +1,21 @@
 """The unit of work of one shard of a sweep (or of one event): the session and connection it
 writes through, the evaluation backend, the business date, and what it has done so far (grant
-changes to hand to hooks, grants whose ledger must be reconciled, counters)."""
+changes to hand to hooks, grants whose ledger must be reconciled, rows to log in the audit log,
+counters)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app import ENGINE_VERSION
 from app.settings import get_settings
+from eligibility.grants.audit_trail import AuditTrail
 from eligibility.grants.hooks import GrantChange, Hook, fire
 from eligibility.grants.periods import months_back
 from eligibility.sweeps.backend import EvaluationBackend, PolicySpec
@@ -30,6 +33,8 @@ class SweepContext:
     changes: list[GrantChange] = field(default_factory=list)
     reconcile_ids: set[int] = field(default_factory=set)  # grants needing a full reconcile
     counts: Counter[str] = field(default_factory=Counter)
+    audit: AuditTrail = field(default_factory=AuditTrail)  # appended by ``flush_hooks``
+    cache: dict[Any, Any] = field(default_factory=dict)  # reads shared by a unit's policies
 
     @property
     def backend(self) -> EvaluationBackend:
@@ -52,6 +57,10 @@ class SweepContext:
         return get_settings().review_amount_threshold_fen
 
     def flush_hooks(self) -> None:
-        """Hand the grant changes collected so far to the registered hooks (same transaction)."""
+        """Hand the grant changes collected so far to the registered hooks, then append what
+        was written to the audit log (same transaction; the last step before the commit)."""
         changes, self.changes = self.changes, []
         fire(self.session, Hook.GRANT_CHANGED, changes)
+        logged = self.audit.append(self.session)
+        if logged:
+            self.counts["audit_entries"] += logged

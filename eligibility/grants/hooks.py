@@ -38,6 +38,12 @@ class GrantChange:
     effective_date: date
     amount_fen: int | None = None
     tier: str | None = None
+    payee_key: str | None = None  # who is paid and told, when not the subject (a guardian)
+
+    @property
+    def recipient_key(self) -> str:
+        """The person paid and told: the payee (a child's guardian), else the subject."""
+        return self.payee_key or self.subject_key
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,11 @@ def register(hook: Hook, function: HookFunction) -> HookFunction:
 def unregister(hook: Hook, function: HookFunction) -> None:
     if function in _registry[hook]:
         _registry[hook].remove(function)
+
+
+def has_hooks(hook: Hook) -> bool:
+    """Whether anything listens to ``hook`` (bulk code skips building an unused payload)."""
+    return bool(_registry[hook])
 
 
 def fire(session: Session, hook: Hook, payload: Sequence[Any]) -> None:

@@ -43,14 +43,17 @@ def transition(
     grant.is_open = to_state not in CLOSED_STATES
     grant.updated_at = now
     ctx.session.add(grant)
-    ctx.session.add(GrantEvent(
+    event = GrantEvent(
         grant_id=grant.id or 0, from_state=from_state, to_state=to_state.value, reason=reason,
         detail=detail, effective_date=effective or ctx.as_of, actor=ctx.actor,
         decision_id=grant.decision_id, at=now,
-    ))
+    )
+    ctx.session.add(event)
+    ctx.audit.add_orm_event(event, grant.policy_id, grant.subject_key)
     ctx.changes.append(GrantChange(
         grant.id or 0, grant.policy_id, grant.subject_kind, grant.subject_key, from_state,
         to_state.value, reason, effective or ctx.as_of, grant.amount_fen, grant.tier,
+        grant.payee_key,
     ))
     if to_state in (GrantState.GRANTED, GrantState.ENDED) and grant.period_kind != "none":
         ctx.reconcile_ids.add(grant.id or 0)

@@ -12,8 +12,6 @@ was granted. Ledger work is left to ``eligibility.payments.service`` through the
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -24,26 +22,21 @@ from sqlalchemy import bindparam, update
 from eligibility.grants import repository as repo
 from eligibility.grants.bulk import allocate_ids, insert_rows, utcnow
 from eligibility.grants.context import SweepContext
+from eligibility.grants.creation import create_grants
+from eligibility.grants.decisions import write_decisions
 from eligibility.grants.hooks import GrantChange
 from eligibility.grants.lifecycle import (
     PRE_GRANT_STATES,
     EndReason,
     GrantState,
     ReviewFlag,
-    encode_steps,
-    initial_state,
 )
 from eligibility.grants.models import ReviewItem
 from eligibility.grants.periods import month_of, next_period
-from eligibility.grants.probing import change_month, eligible_since
-from eligibility.grants.workdays import add_working_days
-from eligibility.sweeps.backend import RESULT_COLUMNS, PolicySpec, ProcessStep, StartRule
+from eligibility.grants.probing import change_month
+from eligibility.sweeps.backend import RESULT_COLUMNS, PolicySpec, Selection, StartRule
 
 REVIEW_ITEM = ReviewItem.__table__  # type: ignore[attr-defined]
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def changed_outcomes(result: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
@@ -72,15 +65,15 @@ def apply_results(
     changed = changed_outcomes(result, current)
     if changed.is_empty():
         return 0
-    flags = review_flags(ctx, policy, changed)
-    decision_ids = _write_decisions(ctx, policy, frames, changed, flags)
-    _move_grants(ctx, policy, changed, decision_ids, flags)
+    flags = review_flags(ctx, policy, changed, keys)
+    decisions = write_decisions(ctx, policy, frames, changed, flags)
+    _move_grants(ctx, policy, changed.join(decisions, on="subject_key", suffix="_new"), flags)
     ctx.counts["decisions"] += changed.height
     return changed.height
 
 
 def review_flags(
-    ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame
+    ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame, scope: repo.Keys = None
 ) -> dict[str, list[str]]:
     """Reasons a newly eligible subject needs an officer before anything is granted."""
     eligible = changed.filter(pl.col("eligible"))
@@ -88,143 +81,86 @@ def review_flags(
     if not keys:
         return {}
     flags: dict[str, list[str]] = {key: [] for key in keys}
-    connection = ctx.connection
-    if policy.subject_kind == "person":
-        for key in repo.keys_with_disagreement(connection, keys):
+    if policy.subject_kind == "child":
+        disagree, no_mobile, refusing = _flagged_guardians(ctx, eligible)
+    else:
+        disagree, no_mobile, refusing = _flagged_subjects(ctx, policy.subject_kind, keys, scope)
+    for key in keys:
+        if key in disagree:
             flags[key].append(ReviewFlag.DEPARTMENTS_DISAGREE)
-        for key in repo.keys_without_mobile(connection, keys):
+        if key in no_mobile:
             flags[key].append(ReviewFlag.NO_MOBILE)
+        if key in refusing:
+            flags[key].append(ReviewFlag.REFUSED_AUTOMATION)
     threshold = ctx.review_threshold(policy)
     above = eligible.filter(pl.col("amount_fen") > threshold)["subject_key"].to_list()
     for key in above:
         flags[key].append(ReviewFlag.AMOUNT_ABOVE_THRESHOLD)
-    for key in repo.keys_refusing_automation(connection, keys):
-        flags[key].append(ReviewFlag.REFUSED_AUTOMATION)
     return {key: sorted(found) for key, found in flags.items() if found}
 
 
-def _write_decisions(
-    ctx: SweepContext, policy: PolicySpec, frames: Any, changed: pl.DataFrame,
-    flags: dict[str, list[str]],
-) -> dict[str, int]:
+def _flagged_subjects(
+    ctx: SweepContext, kind: str, keys: list[str], scope: repo.Keys
+) -> tuple[set[str], set[str], set[str]]:
+    """Subjects whose departments disagree, without a mobile, refusing automation. A shard over
+    a whole key range reads them once for the range (few rows), not once per policy for the
+    keys (an array of up to the whole range)."""
+    where: repo.Keys = keys
+    cache_key = None
+    if isinstance(scope, Selection) and scope.keys is None:
+        where, cache_key = scope, ("flagged", kind, scope.key_lo, scope.key_hi)
+    if cache_key is not None and cache_key in ctx.cache:
+        found: tuple[set[str], set[str], set[str]] = ctx.cache[cache_key]
+        return found
     connection = ctx.connection
-    keys = changed["subject_key"].to_list()
-    snapshots = ctx.backend.snapshot(frames, keys)
-    bookkeeping = {*RESULT_COLUMNS, "decision_id", "seq"}
-    conditions = [c for c in changed.columns if c not in bookkeeping and not c.startswith("cur_")]
-    explanations = (
-        changed.select(pl.struct(conditions).struct.json_encode()).to_series().to_list()
-        if conditions else ["{}"] * changed.height
+    person = kind == "person"
+    found = (
+        repo.keys_with_disagreement(connection, where) if person else set(),
+        repo.keys_without_mobile(connection, where) if person else set(),
+        repo.keys_refusing_automation(connection, where),
     )
-    superseded = [i for i in changed["decision_id"].to_list() if i is not None]
-    repo.supersede(connection, superseded)
-    ids = allocate_ids(connection, repo.DECISION, changed.height)
-    parameters = _canonical(policy.parameters_at(ctx.as_of))
-    now = utcnow()
-    rows = []
-    for index, row in enumerate(changed.select((*RESULT_COLUMNS, "seq")).iter_rows()):
-        key, eligible, tier, amount, seq = row
-        inputs = _canonical(snapshots.get(key, {}))
-        rows.append({
-            "id": ids[index], "policy_id": policy.id, "policy_version": policy.version,
-            "subject_kind": policy.subject_kind, "subject_key": key, "seq": (seq or 0) + 1,
-            "is_current": True, "as_of": ctx.as_of, "eligible": bool(eligible), "tier": tier,
-            "amount_fen": amount, "flags": ",".join(flags.get(key, [])),
-            "parameters": parameters, "inputs_hash": hashlib.sha256(inputs.encode()).hexdigest(),
-            "inputs": inputs, "explanation": explanations[index],
-            "engine_version": ctx.engine_version, "sweep_id": ctx.sweep_id, "created_at": now,
-        })
-    insert_rows(connection, repo.DECISION, rows)
-    return {row["subject_key"]: row["id"] for row in rows}
+    if cache_key is not None:
+        ctx.cache[cache_key] = found
+    return found
+
+
+def _flagged_guardians(
+    ctx: SweepContext, eligible: pl.DataFrame
+) -> tuple[set[str], set[str], set[str]]:
+    """A child policy tells and asks the child's guardian (the payee): its grant is flagged
+    when that guardian has no mobile or refuses automated decisions."""
+    if "payee_key" not in eligible.columns:
+        return set(), set(), set()
+    payees = {k: p for k, p in eligible.select("subject_key", "payee_key").iter_rows() if p}
+    guardians = sorted(set(payees.values()))
+    lacking = repo.keys_without_mobile(ctx.connection, guardians)
+    refusing = repo.keys_refusing_automation(ctx.connection, guardians)
+    return (set(), {k for k, p in payees.items() if p in lacking},
+            {k for k, p in payees.items() if p in refusing})
 
 
 def _move_grants(
-    ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame, decision_ids: dict[str, int],
-    flags: dict[str, list[str]],
+    ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame, flags: dict[str, list[str]]
 ) -> None:
+    """``changed`` carries the new decision's id as ``decision_id_new``."""
     keys = changed["subject_key"].to_list()
     open_by_key = {g.subject_key: g for g in repo.open_grants(ctx.connection, policy.id, keys)}
-    outcome = {row[0]: row for row in changed.select(RESULT_COLUMNS).iter_rows()}
-    new = [k for k in keys if outcome[k][1] and k not in open_by_key]
-    amended = [k for k in keys if outcome[k][1] and k in open_by_key]
-    lost = [k for k in keys if not outcome[k][1] and k in open_by_key]
-    if new:
-        create_grants(ctx, policy, [outcome[k] for k in new], decision_ids, flags)
+    has_open = pl.col("subject_key").is_in(pl.Series(list(open_by_key), dtype=pl.String).implode())
+    payee = pl.col("payee_key") if "payee_key" in changed.columns else pl.lit(None)
+    new = changed.filter(pl.col("eligible") & ~has_open).select(
+        "subject_key", "tier", "amount_fen", pl.col("decision_id_new").alias("decision_id"),
+        payee.cast(pl.String).alias("payee_key"),
+    )
+    create_grants(ctx, policy, new, flags)
+    touched = changed.filter(has_open)
+    decision_ids = dict(touched.select("subject_key", "decision_id_new").iter_rows())
+    outcome = {row[0]: row for row in touched.select(RESULT_COLUMNS).iter_rows()}
+    amended = [k for k in outcome if outcome[k][1]]
+    lost = [k for k in outcome if not outcome[k][1]]
     if amended:
         _amend_grants(ctx, policy, [(open_by_key[k], outcome[k]) for k in amended], decision_ids)
     if lost:
         close_grants(ctx, policy, [open_by_key[k] for k in lost], decision_ids)
-
-
-def create_grants(
-    ctx: SweepContext, policy: PolicySpec, outcomes: Sequence[tuple[Any, ...]],
-    decision_ids: dict[str, int], flags: dict[str, list[str]],
-) -> None:
-    connection = ctx.connection
-    keys = [row[0] for row in outcomes]
-    current = month_of(ctx.as_of)
-    since = eligible_since(ctx, policy, keys) if policy.recurring else {}
-    episodes = repo.last_episodes(connection, policy.id, keys)
-    ids = allocate_ids(connection, repo.GRANT, len(outcomes))
-    now = utcnow()
-    grants, events, amounts, reviews = [], [], [], []
-    for grant_id, (key, _, tier, amount) in zip(ids, outcomes, strict=True):
-        key_flags = flags.get(key, [])
-        state, remaining = initial_state(key_flags, policy.process)
-        eligible_month = since.get(key, current)
-        start_period = eligible_month if policy.period_kind != "year" else eligible_month[:4]
-        if policy.start_rule is StartRule.NEXT_PERIOD:
-            start_period = next_period(start_period)
-        start_date = ctx.as_of if eligible_month == current else _first_of(eligible_month)
-        notice_days = (
-            policy.notice_working_days if ProcessStep.PUBLIC_NOTICE in policy.process else None
-        )
-        notice_end = (
-            add_working_days(ctx.as_of, policy.notice_working_days)
-            if state is GrantState.PUBLIC_NOTICE else None
-        )
-        grants.append({
-            "id": grant_id, "policy_id": policy.id, "policy_version": policy.version,
-            "subject_kind": policy.subject_kind, "subject_key": key,
-            "episode": episodes.get(key, 0) + 1, "state": state.value, "is_open": True,
-            "benefit_kind": policy.benefit_kind.value,
-            "benefit_code": policy.legacy_benefit_code or policy.id,
-            "period_kind": policy.period_kind if policy.pays_money else "none",
-            "amount_fen": amount, "tier": tier, "decision_id": decision_ids[key],
-            "start_period": start_period if policy.pays_money else None,
-            "start_date": start_date, "end_date": None, "end_reason": None,
-            "process_steps": encode_steps(remaining),
-            "notice_started_on": ctx.as_of if notice_end else None,
-            "notice_ends_on": notice_end, "notice_remaining_days": notice_days,
-            "review_flags": ",".join(key_flags), "paid_through": None,
-            "created_at": now, "updated_at": now,
-        })
-        detail = f"flags: {', '.join(key_flags)}" if key_flags else (
-            "auto-grant" if state is GrantState.GRANTED else f"process: {state.value}"
-        )
-        events.append(_event(grant_id, None, state, "matched", detail, ctx, decision_ids[key], now))
-        if policy.pays_money and amount is not None:
-            amounts.append({
-                "grant_id": grant_id, "from_period": start_period, "amount_fen": amount,
-                "tier": tier, "decision_id": decision_ids[key], "created_at": now,
-            })
-        if state in (GrantState.MANUAL_REVIEW, GrantState.INTERNAL_REVIEW):
-            reviews.append({
-                "grant_id": grant_id, "status": "open", "created_at": now,
-                "kind": "flagged" if state is GrantState.MANUAL_REVIEW else "internal",
-                "reasons": ",".join(key_flags), "decided_at": None, "officer": None, "note": None,
-            })
-        ctx.changes.append(GrantChange(
-            grant_id, policy.id, policy.subject_kind, key, None, state.value, "matched",
-            ctx.as_of, amount, tier,
-        ))
-        if state is GrantState.GRANTED:
-            ctx.reconcile_ids.add(grant_id)
-    insert_rows(connection, repo.GRANT, grants)
-    insert_rows(connection, repo.GRANT_EVENT, events)
-    insert_rows(connection, repo.GRANT_AMOUNT, amounts)
-    insert_rows(connection, REVIEW_ITEM, reviews)
-    ctx.counts["grants_created"] += len(grants)
 
 
 def _amend_grants(
@@ -260,12 +196,12 @@ def _amend_grants(
         if policy.pays_money and amount is not None and from_period:
             _set_schedule(ctx, grant.id, from_period, amount, tier, decision_ids[key], now)
         reason = "amount_changed" if state in PRE_GRANT_STATES else "retiered"
-        insert_rows(connection, repo.GRANT_EVENT, [
-            _event(grant.id, state, state, reason, detail, ctx, decision_ids[key], now)
+        insert_events(ctx, policy, [
+            _event(grant, state, state, reason, detail, ctx, decision_ids[key], now)
         ])
         ctx.changes.append(GrantChange(
             grant.id, policy.id, policy.subject_kind, key, state.value, state.value, reason,
-            ctx.as_of, amount, tier,
+            ctx.as_of, amount, tier, grant.payee_key,
         ))
         ctx.reconcile_ids.add(grant.id)
         ctx.counts["grants_retiered"] += 1
@@ -310,12 +246,12 @@ def close_grants(
             "end_reason": reason, "updated_at": now,
         })
         events.append(_event(
-            grant.id, state, to_state, reason, "", ctx, decision_ids.get(grant.subject_key), now,
+            grant, state, to_state, reason, "", ctx, decision_ids.get(grant.subject_key), now,
             effective=end_date,
         ))
         ctx.changes.append(GrantChange(
             grant.id, policy.id, policy.subject_kind, grant.subject_key, state.value,
-            to_state.value, reason, end_date, grant.amount_fen, grant.tier,
+            to_state.value, reason, end_date, grant.amount_fen, grant.tier, grant.payee_key,
         ))
         ctx.reconcile_ids.add(grant.id)
         ctx.counts[f"grants_{to_state.value}"] += 1
@@ -332,7 +268,7 @@ def close_grants(
             REVIEW_ITEM.c.status == "open",
         ).values(status="void", decided_at=now, note="grant closed: no longer eligible")
     )
-    insert_rows(connection, repo.GRANT_EVENT, events)
+    insert_events(ctx, policy, events)
 
 
 def end_reasons(
@@ -358,19 +294,29 @@ def end_reasons(
     return found
 
 
-def _first_of(month: str) -> date:
-    return date(int(month[:4]), int(month[5:7]), 1)
-
-
 def _event(
-    grant_id: int, from_state: GrantState | None, to_state: GrantState, reason: str, detail: str,
+    grant: Any, from_state: GrantState | None, to_state: GrantState, reason: str, detail: str,
     ctx: SweepContext, decision_id: int | None, now: Any, effective: date | None = None,
 ) -> dict[str, Any]:
     return {
-        "grant_id": grant_id, "from_state": from_state.value if from_state else None,
+        "grant_id": grant.id, "subject_key": grant.subject_key,
+        "from_state": from_state.value if from_state else None,
         "to_state": to_state.value, "reason": reason, "detail": detail,
         "effective_date": effective or ctx.as_of, "actor": ctx.actor,
         "decision_id": decision_id, "at": now,
     }
 
 
+def insert_events(ctx: SweepContext, policy: PolicySpec, events: list[dict[str, Any]]) -> None:
+    """Write grant events (rows from ``_event``) with allocated ids, and log them."""
+    if not events:
+        return
+    ids = allocate_ids(ctx.connection, repo.GRANT_EVENT, len(events))
+    rows = [
+        {**event, "id": ident, "policy_id": policy.id}
+        for ident, event in zip(ids, events, strict=True)
+    ]
+    insert_rows(ctx.connection, repo.GRANT_EVENT, [
+        {column.name: row[column.name] for column in repo.GRANT_EVENT.columns} for row in rows
+    ])
+    ctx.audit.add_event_rows(rows)

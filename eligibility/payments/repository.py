@@ -30,6 +30,15 @@ def payments_of(connection: Connection, grant_ids: Sequence[int]) -> dict[int, l
     return found
 
 
+def payment_rows(connection: Connection, payment_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Ledger rows by id, as mappings, in id order."""
+    rows: list[dict[str, Any]] = []
+    for condition in where_in(connection, PAYMENT.c.id, list(payment_ids)):
+        statement = select(PAYMENT).where(condition)
+        rows.extend(dict(row._mapping) for row in connection.execute(statement))
+    return sorted(rows, key=lambda row: int(row["id"]))
+
+
 def recovered_payment_ids(connection: Connection, payment_ids: Sequence[int]) -> set[int]:
     found: set[int] = set()
     for condition in where_in(connection, RECOVERY.c.payment_id, list(payment_ids)):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 
 from eligibility.grants import repository as grants_repo
-from eligibility.grants.bulk import insert_rows, utcnow, where_in
+from eligibility.grants.bulk import allocate_ids, insert_rows, utcnow, where_in
 from eligibility.grants.context import SweepContext
 from eligibility.grants.lifecycle import GrantState
 from eligibility.grants.periods import month_of, period_of, periods_between, previous_period
@@ -133,7 +133,8 @@ class _LedgerWriter:
     ) -> None:
         status = "legacy" if legacy else ("held" if grant.state == GrantState.SUSPENDED else "due")
         self.new_rows.append({
-            "grant_id": grant.id, "policy_id": grant.policy_id, "subject_key": grant.subject_key,
+            "grant_id": grant.id, "policy_id": grant.policy_id,
+            "subject_key": grant.payee_key or grant.subject_key,  # who is paid: a guardian
             "period": period, "kind": kind, "amount_fen": legacy[1] if legacy else amount,
             "status": status, "back_pay": back_pay, "legacy_ref": legacy[0] if legacy else None,
             "batch_id": None, "created_at": self.now, "updated_at": self.now,
@@ -173,10 +174,19 @@ class _LedgerWriter:
 
     def flush(self) -> None:
         connection = self.ctx.connection
+        audit = self.ctx.audit
+        ids = allocate_ids(connection, repo.PAYMENT, len(self.new_rows))
+        for ident, row in zip(ids, self.new_rows, strict=True):
+            row["id"] = ident
         insert_rows(connection, repo.PAYMENT, self.new_rows)
-        for status, ids in self.statuses.items():
-            repo.set_status(connection, ids, status, self.now)
-            self.ctx.counts[f"payments_{status}"] += len(ids)
+        audit.add_payments([_logged(row, str(row["id"])) for row in self.new_rows])
+        for status, payment_ids in self.statuses.items():
+            repo.set_status(connection, payment_ids, status, self.now)
+            self.ctx.counts[f"payments_{status}"] += len(payment_ids)
+            audit.add_payments([
+                _logged(row, f"{row['id']}:{status}:{row['amount_fen']}", status=status)
+                for row in repo.payment_rows(connection, payment_ids)
+            ])
         if self.amounts:
             connection.execute(
                 update(repo.PAYMENT).where(repo.PAYMENT.c.id == bindparam("payment_id")).values(
@@ -185,17 +195,43 @@ class _LedgerWriter:
                 ),
                 self.amounts,
             )
+            changed = repo.payment_rows(connection, [a["payment_id"] for a in self.amounts])
+            audit.add_payments([
+                _logged(row, f"{row['id']}:{row['status']}:{row['amount_fen']}")
+                for row in changed
+            ])
         done = repo.recovered_payment_ids(connection, [r[1].id for r in self.recoverable])
         for grant, payment, amount, reason in self.recoverable:
             if payment.id in done:
                 continue
             self.recoveries.append({
-                "payment_id": payment.id, "grant_id": grant.id, "subject_key": grant.subject_key,
+                "payment_id": payment.id, "grant_id": grant.id,
+                "subject_key": grant.payee_key or grant.subject_key,
                 "period": payment.period, "amount_fen": amount, "reason": reason,
                 "status": "open", "created_at": self.now,
             })
+        ids = allocate_ids(connection, repo.RECOVERY, len(self.recoveries))
+        for ident, row in zip(ids, self.recoveries, strict=True):
+            row["id"] = ident
         insert_rows(connection, repo.RECOVERY, self.recoveries)
+        policies = {grant.id: grant.policy_id for grant, *_ in self.recoverable}
+        audit.add_payments([
+            {**row, "record_id": f"recovery-{row['id']}", "amount_fen": -row["amount_fen"],
+             "payment_kind": "recovery", "policy_id": policies[row["grant_id"]]}
+            for row in self.recoveries
+        ])
         self.ctx.counts["recovery_items"] += len(self.recoveries)
+
+
+def _logged(row: Mapping[str, Any], record_id: str, status: str | None = None) -> dict[str, Any]:
+    """A ledger row as the audit trail logs it."""
+    return {
+        "record_id": record_id, "payment_id": row["id"], "grant_id": row["grant_id"],
+        "policy_id": row["policy_id"], "subject_key": row["subject_key"],
+        "period": row["period"], "amount_fen": row["amount_fen"],
+        "payment_kind": "back_pay" if row["back_pay"] else "payment",
+        "status": status or row["status"],
+    }
 
 
 def extend_ledgers(ctx: SweepContext, selection: Selection) -> None:

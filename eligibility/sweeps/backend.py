@@ -11,7 +11,8 @@ policy engine); tests name a backend written in test code.
 
 The evaluation frame returned by ``evaluate`` has one row per subject with the columns
 ``subject_key`` (str), ``eligible`` (bool), ``tier`` (str or null), ``amount_fen`` (int or null)
-and one column per named condition (its value: the explanation's raw material).
+and one column per named condition (its value: the explanation's raw material); a child policy's
+frame also has ``payee_key`` (the guardian paid and told).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class PolicySpec:
 
     id: str
     version: str  # SHA-256 of the policy's canonical content
-    subject_kind: str  # person, enterprise
+    subject_kind: str  # person, enterprise, child (per birth certificate, paid to a guardian)
     title: str
     benefit_kind: BenefitKind
     period_kind: str = "none"  # month, year, once, none

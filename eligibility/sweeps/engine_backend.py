@@ -3,8 +3,8 @@
 seam (:mod:`eligibility.sweeps.backend`).
 
 Policies are the bundled catalog (``policies/*.yaml``, or ``MIANSHEN_POLICY_DIR``), loaded once
-per directory state. A child-kind policy (evaluated per child, paid to a guardian) is not
-swept yet: the pipeline's grants are keyed by the evaluated subject.
+per directory state. A child-kind policy is evaluated per birth certificate and its result
+carries ``payee_key`` (the guardian the grant pays and tells).
 
 While the engine is not installed (it is built on another branch) every call raises
 :class:`EngineUnavailable` with a clear message.
@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Connection
 
+from eligibility.sweeps import snapshots
 from eligibility.sweeps.backend import (
     BenefitKind,
     EngineUnavailable,
@@ -97,14 +98,21 @@ class EngineBackend:
         evaluator, _, _, _ = _engine()
         return [
             to_spec(c) for c in self._compiled()
-            if evaluator.in_force(c, as_of) and c.document.subject.kind.value != "child"
+            if evaluator.in_force(c, as_of)
         ]
 
     def load(self, connection: Connection, subject_kind: str, selection: Selection) -> Any:
         _, frames, _, repository = _engine()
         keys = list(selection.keys) if selection.keys is not None else None
+        ranged = keys is None and (selection.key_lo is not None or selection.key_hi is not None)
+        if ranged:  # a shard: read only its key range where the database can
+            found = repository.load_key_range(
+                connection.engine, subject_kind, selection.key_lo, selection.key_hi
+            )
+            if found is not None:
+                return found
         data = repository.load_subject_data(connection.engine, subject_kind, keys)
-        if keys is None and (selection.key_lo is not None or selection.key_hi is not None):
+        if ranged:
             column = data.base.get_column(data.view.key)
             inside = pl.lit(True)
             if selection.key_lo is not None:
@@ -119,6 +127,10 @@ class EngineBackend:
         evaluator, _, _, _ = _engine()
         result: pl.DataFrame = evaluator.evaluate_population(policy.source, frames, as_of)
         return result
+
+    def snapshot_texts(self, frames: Any, subject_keys: Sequence[str]) -> pl.DataFrame:
+        """The canonical snapshot JSON of many subjects, built by Polars (see ``snapshots``)."""
+        return snapshots.snapshot_texts(frames, subject_keys)
 
     def snapshot(self, frames: Any, subject_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         _, frames_module, _, _ = _engine()

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, func, literal_column, or_, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
@@ -26,7 +26,8 @@ SHARD: Table = SweepShard.__table__  # type: ignore[attr-defined]
 RUN: Table = SweepRun.__table__  # type: ignore[attr-defined]
 REEVALUATION: Table = ReevaluationRequest.__table__  # type: ignore[attr-defined]
 
-SUBJECT_TABLES = {"person": ("person", "subject_key"), "enterprise": ("enterprise", "uscc")}
+SUBJECT_TABLES = {"person": ("person", "subject_key"), "enterprise": ("enterprise", "uscc"),
+                  "child": ("birth_certificate", "certificate_no")}  # a child: its certificate
 # Date columns whose anniversaries can change an outcome, and the subjects they concern.
 DATE_TRIGGERS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     "person": (
@@ -34,6 +35,7 @@ DATE_TRIGGERS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
         ("birth_certificate", "birth_date", ("mother_key", "father_key", "child_key")),
     ),
     "enterprise": (("enterprise", "registration_date", ("uscc",)),),
+    "child": (("birth_certificate", "birth_date", ("certificate_no",)),),
 }
 
 
@@ -46,6 +48,8 @@ def subject_columns(kind: str) -> list[tuple[str, str]]:
                 found.append((spec.name, field.storage_column or ""))
             elif kind == "enterprise" and field.type is FieldType.USCC:
                 found.append((spec.name, field.name))
+    if kind == "child":
+        found.append(SUBJECT_TABLES["child"])
     return found
 
 
@@ -211,6 +215,19 @@ def shards_of(session: Session, sweep_id: int) -> list[SweepShard]:
     return list(session.exec(statement.order_by(col(SweepShard.id))).all())
 
 
-def lock_timeout(connection: Connection) -> None:
+# Tables a sweep writes in bulk that later sweeps look up by key arrays.
+WRITTEN_TABLES = ("decision", "benefit_grant", "grant_amount", "payment", "audit_entry")
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """``ANALYZE`` the tables a sweep writes (PostgreSQL; SQLite plans without statistics)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        connection.execute(text(f"ANALYZE {', '.join(WRITTEN_TABLES)}"))
+        connection.commit()
+
+
+def lock_timeout(connection: Connection, seconds: int = 60) -> None:
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+        connection.execute(text(f"SET LOCAL lock_timeout = '{int(seconds)}s'"))

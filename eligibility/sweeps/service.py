@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from app.audit.batch import cyclic_gc_paused
 from app.db import get_engine, session_scope
 from app.settings import get_settings
 from eligibility.grants.bulk import utcnow
@@ -43,8 +44,9 @@ from eligibility.sweeps.models import SweepRun, SweepShard
 from eligibility.sweeps.schemas import SweepReport
 
 log = logging.getLogger(__name__)
-KINDS = ("person", "enterprise")
+KINDS = ("person", "enterprise", "child")  # child: per birth certificate, paid to a guardian
 FULL_SHARE = 0.2  # an incremental sweep touching more than this share of subjects runs in full
+RESTATE_AFTER = 50_000  # decisions written by a sweep before table statistics are refreshed
 
 
 class LeaseLost(RuntimeError):
@@ -86,7 +88,10 @@ def plan_sweep(
                 keys, full_policies = _incremental_scope(
                     connection, kind, kind_policies, previous, as_of, run.id
                 )
-            bounds = repo.shard_boundaries(connection, kind, shards)
+            if keys is not None and not full_policies:  # only these subjects: split them
+                bounds = key_boundaries(sorted(keys), shards)
+            else:
+                bounds = repo.shard_boundaries(connection, kind, shards)
             for number, (lo, hi) in enumerate(pairwise(bounds)):
                 inside = Selection(lo, hi)
                 shard_keys = None if keys is None else sorted(filter(inside.contains, keys))
@@ -101,6 +106,18 @@ def plan_sweep(
         return run.id
 
 
+def key_boundaries(keys: Sequence[str], shards: int) -> list[str | None]:
+    """``shards + 1`` boundaries (first and last None) splitting sorted ``keys`` evenly; the
+    ranges still cover every key, so shard-wide work (ledgers, notices) misses no one."""
+    bounds: list[str | None] = [None]
+    for index in range(1, shards):
+        value = keys[len(keys) * index // shards] if keys else None
+        if value is not None and value != bounds[-1]:
+            bounds.append(value)
+    bounds.append(None)
+    return bounds
+
+
 def _incremental_scope(
     connection: Any, kind: str, policies: Sequence[PolicySpec], previous: SweepRun,
     as_of: date, sweep_id: int,
@@ -113,6 +130,8 @@ def _incremental_scope(
     ]
     if kind == "enterprise" and as_of.strftime("%Y-%m") != previous.as_of.strftime("%Y-%m"):
         full_policies = [p.id for p in policies]  # monthly data windows moved on
+    if kind == "child" and as_of.year != previous.as_of.year:
+        full_policies = [p.id for p in policies]  # a new year's months are pro-rated afresh
     keys = repo.changed_subjects(connection, kind, previous.data_watermark - timedelta(minutes=5))
     keys |= repo.date_triggered_subjects(connection, kind, previous.as_of, as_of)
     requests = repo.pending_reevaluations(connection, kind)
@@ -149,7 +168,8 @@ def run_shard(
             session=session, backend_or_none=backend, as_of=run.as_of, sweep_id=run.id,
             go_live=repo.go_live(session.connection(), run.id),
         )
-        _work(ctx, shard)
+        with cyclic_gc_paused():  # millions of short-lived objects, no cycles worth chasing
+            _work(ctx, shard)
         result: dict[str, Any] = dict(ctx.counts)
         result["worker"] = f"{socket.gethostname()}:{os.getpid()}"
         if not repo.complete_shard(session.connection(), shard_id, token, result, utcnow()):
@@ -182,6 +202,9 @@ def _work(ctx: SweepContext, shard: SweepShard) -> None:
     advance_notices(ctx, whole)
     ctx.session.flush()
     extend_ledgers(ctx, whole)
+    # Hooks, then the audit log: its head lock may be held by another shard's append for a
+    # while (waiting for it is expected, unlike a grant row held by someone else).
+    repo.lock_timeout(ctx.connection, get_settings().sweep_lease_seconds)
     ctx.flush_hooks()
 
 
@@ -204,11 +227,17 @@ def finish_sweep(engine: Engine, sweep_id: int) -> SweepReport:
             summary["counts"] = dict(totals)
             run.summary = json.dumps(summary, sort_keys=True)
             session.add(run)
-        return SweepReport(
+        report = SweepReport(
             sweep_id=sweep_id, mode=run.mode, as_of=run.as_of, status=run.status,
             shards=len(shards), attempts=sum(s.attempts for s in shards), counts=dict(totals),
             workers=sorted(w for w in workers if w),
         )
+    if report.status == "done" and totals["decisions"] >= RESTATE_AFTER:
+        # A sweep that wrote this much changed the tables' sizes by a large factor (the first
+        # full sweep fills them): refresh the planner's statistics now rather than when
+        # autovacuum gets to it, or the next sweep's key lookups may be planned as scans.
+        repo.refresh_statistics(engine)
+    return report
 
 
 def run_sweep(

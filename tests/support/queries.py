@@ -75,3 +75,29 @@ def open_review(engine: Engine, grant_id: int | None) -> ReviewItem:
             col(ReviewItem.grant_id) == grant_id, col(ReviewItem.status) == "open"
         )
         return session.exec(statement).one()
+
+
+def audit_entries(engine: Engine) -> dict[str, list[dict[str, object]]]:
+    """Payloads of the audit log by entry kind, each with its ``ref``."""
+    import json
+
+    from app.audit.models import AuditEntry
+
+    found: dict[str, list[dict[str, object]]] = {}
+    with Session(engine) as session:
+        for entry in session.exec(select(AuditEntry).order_by(col(AuditEntry.seq))):
+            payload = json.loads(entry.data)["payload"]
+            found.setdefault(entry.kind, []).append({**payload, "ref": entry.record_ref})
+    return found
+
+
+def audit_verifies(engine: Engine) -> bool:
+    """Sign a tree head over the log as it stands and verify the whole log against it."""
+    from app.audit.service import publish_tree_head
+    from app.audit.verification import verify_log
+
+    with Session(engine) as session:
+        publish_tree_head(session)
+        session.commit()
+    with Session(engine) as session:
+        return verify_log(session).ok
