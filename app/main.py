@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse
 from app import ENGINE_VERSION
 from app.errors import MianshenError
 from certs.api import router as certs_router
+from certs.verify.api import router as verify_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = []
 ROUTERS.append(notifications_router)
 ROUTERS.append(certs_router)
+ROUTERS.append(verify_router)
 
 
 def create_app() -> FastAPI:

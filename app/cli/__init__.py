@@ -17,6 +17,7 @@ from app.cli import (
     payments,
     policy,
     sweep,
+    verify,
 )
 from app.wiring import install_hooks
 
@@ -33,7 +34,7 @@ cli.add_typer(notifications.sms_app, name="sms")
 cli.add_typer(audit.app, name="audit")
 cli.add_typer(policy.app, name="policy")
 cli.add_typer(certs.app, name="certs")
-cli.add_typer(certs.verify_app, name="verify")
+cli.add_typer(verify.app, name="verify")
 cli.command("demo")(demo.demo)
 cli.command("explain")(policy.explain)
 cli.command("sweep")(sweep.sweep)

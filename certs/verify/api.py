@@ -1,0 +1,88 @@
+"""Routes of the verification service under ``/api/v1/verify``: real-name, enterprise and status
+checks for department systems (API-key scopes ``verify:person``, ``verify:enterprise``,
+``verify:status``) and the call log for auditors (staff role ``auditor``).
+
+The check routes are the platform's hot path: a pooled Core connection (no ORM session), one
+indexed lookup, the call log's buffered append, and an orjson response.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import ORJSONResponse
+from sqlalchemy.engine import Engine
+
+from app.auth.deps import require_scope, require_staff
+from app.auth.principal import Principal
+from app.db import get_engine
+from certs.verify import repository, service
+from certs.verify.call_log import call_log_for, close_all, subject_hash
+from certs.verify.schemas import (
+    CallSearch,
+    CallView,
+    CheckResult,
+    EnterpriseQuery,
+    PersonQuery,
+    StatusQuery,
+)
+
+router = APIRouter(prefix="/verify", tags=["verify"], on_shutdown=[close_all])
+
+
+def _engine(request: Request) -> Engine:
+    return getattr(request.app.state, "engine", None) or get_engine()
+
+
+def _answer(check: str, outcome: str, message: str, matched: bool | None = None,
+            facts: dict[str, object] | None = None) -> ORJSONResponse:
+    return ORJSONResponse({"check": check, "outcome": outcome, "matched": matched,
+                           "message": message, "facts": facts or {}})
+
+
+@router.post("/person", response_model=CheckResult)
+def person(query: PersonQuery, request: Request,
+           caller: Principal = Depends(require_scope("verify:person"))) -> ORJSONResponse:
+    """实名核验: does the name belong to the ID number, and is the person alive?"""
+    engine = _engine(request)
+    with engine.connect() as connection:
+        result = service.verify_person(connection, call_log_for(engine), caller, query.name,
+                                       query.id_number)
+    return _answer("person", result.outcome, result.message, result.matched)
+
+
+@router.post("/enterprise", response_model=CheckResult)
+def enterprise(query: EnterpriseQuery, request: Request,
+               caller: Principal = Depends(require_scope("verify:enterprise"))
+               ) -> ORJSONResponse:
+    """企业核验: USCC, name and legal representative against the market-entity registry."""
+    engine = _engine(request)
+    with engine.connect() as connection:
+        result = service.verify_enterprise(connection, call_log_for(engine), caller,
+                                           query.uscc, query.name, query.legal_rep)
+    return _answer("enterprise", result.outcome, result.message, result.matched)
+
+
+@router.post("/status", response_model=CheckResult)
+def status(query: StatusQuery, request: Request,
+           caller: Principal = Depends(require_scope("verify:status"))) -> ORJSONResponse:
+    """状态核验: alive, marital status, legal person, disability, 低保/特困, subsidies paid."""
+    engine = _engine(request)
+    with engine.connect() as connection:
+        result = service.verify_status(connection, call_log_for(engine), caller,
+                                       query.id_number, query.kind)
+    return _answer(f"status:{result.kind}", result.outcome, result.message, None,
+                   result.facts)
+
+
+@router.post("/calls/search", response_model=list[CallView])
+def calls(search: CallSearch, request: Request,
+          _auditor: Principal = Depends(require_staff("auditor"))) -> list[CallView]:
+    """The call log for auditors; calls still in the write buffer are written first."""
+    engine = _engine(request)
+    call_log_for(engine).flush()
+    with engine.connect() as connection:
+        rows = repository.find_calls(
+            connection, subject_hash=subject_hash(search.subject) if search.subject else None,
+            caller_id=search.caller_id, check_kind=search.check_kind, since=search.since,
+            until=search.until, limit=search.limit)
+    return [CallView.model_validate(row._mapping) for row in rows]
