@@ -3,13 +3,13 @@ checks for department systems (API-key scopes ``verify:person``, ``verify:enterp
 ``verify:status``) and the call log for auditors (staff role ``auditor``).
 
 The check routes are the platform's hot path: a pooled Core connection (no ORM session), one
-indexed lookup, the call log's buffered append, and an orjson response.
+indexed lookup, the call log's buffered append, and a response model that FastAPI serialises
+straight to JSON bytes (pydantic-core).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import ORJSONResponse
 from sqlalchemy.engine import Engine
 
 from app.auth.deps import require_scope, require_staff
@@ -34,14 +34,14 @@ def _engine(request: Request) -> Engine:
 
 
 def _answer(check: str, outcome: str, message: str, matched: bool | None = None,
-            facts: dict[str, object] | None = None) -> ORJSONResponse:
-    return ORJSONResponse({"check": check, "outcome": outcome, "matched": matched,
-                           "message": message, "facts": facts or {}})
+            facts: dict[str, object] | None = None) -> CheckResult:
+    return CheckResult(check=check, outcome=outcome, matched=matched, message=message,
+                       facts=facts or {})
 
 
 @router.post("/person", response_model=CheckResult)
 def person(query: PersonQuery, request: Request,
-           caller: Principal = Depends(require_scope("verify:person"))) -> ORJSONResponse:
+           caller: Principal = Depends(require_scope("verify:person"))) -> CheckResult:
     """实名核验: does the name belong to the ID number, and is the person alive?"""
     engine = _engine(request)
     with engine.connect() as connection:
@@ -53,7 +53,7 @@ def person(query: PersonQuery, request: Request,
 @router.post("/enterprise", response_model=CheckResult)
 def enterprise(query: EnterpriseQuery, request: Request,
                caller: Principal = Depends(require_scope("verify:enterprise"))
-               ) -> ORJSONResponse:
+               ) -> CheckResult:
     """企业核验: USCC, name and legal representative against the market-entity registry."""
     engine = _engine(request)
     with engine.connect() as connection:
@@ -64,7 +64,7 @@ def enterprise(query: EnterpriseQuery, request: Request,
 
 @router.post("/status", response_model=CheckResult)
 def status(query: StatusQuery, request: Request,
-           caller: Principal = Depends(require_scope("verify:status"))) -> ORJSONResponse:
+           caller: Principal = Depends(require_scope("verify:status"))) -> CheckResult:
     """状态核验: alive, marital status, legal person, disability, 低保/特困, subsidies paid."""
     engine = _engine(request)
     with engine.connect() as connection:
