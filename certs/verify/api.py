@@ -2,14 +2,20 @@
 checks for department systems (API-key scopes ``verify:person``, ``verify:enterprise``,
 ``verify:status``) and the call log for auditors (staff role ``auditor``).
 
-The check routes are the platform's hot path: a pooled Core connection (no ORM session), one
-indexed lookup, the call log's buffered append, and a response model that FastAPI serialises
-straight to JSON bytes (pydantic-core).
+The check routes are the platform's hot path. They are ``async`` and do their short indexed
+lookup inline on the event loop: on two cores a thread hop per request costs more than the
+lookup itself (measured, see benchmarks/README.md). The price: a stalled database stalls the
+worker process for as long, so run several workers. Lookups use their own small pool in
+autocommit mode without ``pool_pre_ping``: the ping, BEGIN and the ROLLBACK on return would be
+three more round trips per read-only request; a connection broken by a database restart fails
+one request and is replaced. Then the call log's buffered append, and a response
+model that FastAPI serialises straight to JSON bytes.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from app.auth.deps import require_scope, require_staff
@@ -33,6 +39,21 @@ def _engine(request: Request) -> Engine:
     return getattr(request.app.state, "engine", None) or get_engine()
 
 
+_lookup_engines: dict[int, Engine] = {}
+
+
+def _lookups(engine: Engine) -> Engine:
+    """A pool for the inline lookups of one event loop: no pre-ping, a few connections."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    lookups = _lookup_engines.get(id(engine))
+    if lookups is None:
+        lookups = _lookup_engines[id(engine)] = create_engine(
+            engine.url, pool_size=2, max_overflow=2, pool_pre_ping=False, pool_recycle=600,
+            isolation_level="AUTOCOMMIT")
+    return lookups
+
+
 def _answer(check: str, outcome: str, message: str, matched: bool | None = None,
             facts: dict[str, object] | None = None) -> CheckResult:
     return CheckResult(check=check, outcome=outcome, matched=matched, message=message,
@@ -40,34 +61,34 @@ def _answer(check: str, outcome: str, message: str, matched: bool | None = None,
 
 
 @router.post("/person", response_model=CheckResult)
-def person(query: PersonQuery, request: Request,
+async def person(query: PersonQuery, request: Request,
            caller: Principal = Depends(require_scope("verify:person"))) -> CheckResult:
     """实名核验: does the name belong to the ID number, and is the person alive?"""
     engine = _engine(request)
-    with engine.connect() as connection:
+    with _lookups(engine).connect() as connection:
         result = service.verify_person(connection, call_log_for(engine), caller, query.name,
                                        query.id_number)
     return _answer("person", result.outcome, result.message, result.matched)
 
 
 @router.post("/enterprise", response_model=CheckResult)
-def enterprise(query: EnterpriseQuery, request: Request,
+async def enterprise(query: EnterpriseQuery, request: Request,
                caller: Principal = Depends(require_scope("verify:enterprise"))
                ) -> CheckResult:
     """企业核验: USCC, name and legal representative against the market-entity registry."""
     engine = _engine(request)
-    with engine.connect() as connection:
+    with _lookups(engine).connect() as connection:
         result = service.verify_enterprise(connection, call_log_for(engine), caller,
                                            query.uscc, query.name, query.legal_rep)
     return _answer("enterprise", result.outcome, result.message, result.matched)
 
 
 @router.post("/status", response_model=CheckResult)
-def status(query: StatusQuery, request: Request,
+async def status(query: StatusQuery, request: Request,
            caller: Principal = Depends(require_scope("verify:status"))) -> CheckResult:
     """状态核验: alive, marital status, legal person, disability, 低保/特困, subsidies paid."""
     engine = _engine(request)
-    with engine.connect() as connection:
+    with _lookups(engine).connect() as connection:
         result = service.verify_status(connection, call_log_for(engine), caller,
                                        query.id_number, query.kind)
     return _answer(f"status:{result.kind}", result.outcome, result.message, None,

@@ -17,13 +17,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Row
 
 from app.privacy import keyring
 from certs.verify import repository
 from certs.verify.person import MESSAGES as PERSON_MESSAGES
 from certs.verify.person import validate_id_number
-from certs.verify.repository import Executor
+from certs.verify.repository import Executor, PersonRow
 
 
 class StatusKind(enum.StrEnum):
@@ -73,15 +72,15 @@ class StatusCheck(BaseModel):
 
 
 Outcome = tuple[str, dict[str, Any]]
-Check = Callable[[Executor, str, Row[Any], date], Outcome]
+Check = Callable[[Executor, str, PersonRow, date], Outcome]
 
 
-def _alive(_executor: Executor, _key: str, person: Row[Any], _today: date) -> Outcome:
+def _alive(_executor: Executor, _key: str, person: PersonRow, _today: date) -> Outcome:
     dead = person.status == "deceased" or person.death_id is not None
     return ("deceased" if dead else "alive"), {}
 
 
-def _marital(executor: Executor, key: str, _person: Row[Any], _today: date) -> Outcome:
+def _marital(executor: Executor, key: str, _person: PersonRow, _today: date) -> Outcome:
     registrations = repository.marriages(executor, key)
     if not registrations:
         return "no_record", {}
@@ -95,7 +94,7 @@ def _marital(executor: Executor, key: str, _person: Row[Any], _today: date) -> O
     return "married", since
 
 
-def _legal_person(executor: Executor, key: str, _person: Row[Any], _today: date) -> Outcome:
+def _legal_person(executor: Executor, key: str, _person: PersonRow, _today: date) -> Outcome:
     active = [row for row in repository.enterprises_represented(executor, key)
               if row.status == "active"]
     if not active:
@@ -103,7 +102,7 @@ def _legal_person(executor: Executor, key: str, _person: Row[Any], _today: date)
     return "legal_person", {"active_entities": len(active)}
 
 
-def _disability(executor: Executor, key: str, _person: Row[Any], today: date) -> Outcome:
+def _disability(executor: Executor, key: str, _person: PersonRow, today: date) -> Outcome:
     rows = repository.disabilities(executor, key)
     if not rows:
         return "none", {}
@@ -119,7 +118,7 @@ def _disability(executor: Executor, key: str, _person: Row[Any], today: date) ->
     }
 
 
-def _assistance(executor: Executor, key: str, _person: Row[Any], today: date) -> Outcome:
+def _assistance(executor: Executor, key: str, _person: PersonRow, today: date) -> Outcome:
     rows = repository.assistance(executor, key)
     if not rows:
         return "not_recipient", {}
@@ -129,7 +128,7 @@ def _assistance(executor: Executor, key: str, _person: Row[Any], today: date) ->
 
 
 def _paid(policies: tuple[str, ...], codes: tuple[str, ...]) -> Check:
-    def check(executor: Executor, key: str, _person: Row[Any], _today: date) -> Outcome:
+    def check(executor: Executor, key: str, _person: PersonRow, _today: date) -> Outcome:
         period = repository.last_paid_period(executor, key, policies, codes)
         return ("paid", {"last_period": period}) if period else ("not_paid", {})
 
