@@ -9,15 +9,24 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app import ENGINE_VERSION
-from app.errors import MianshenError
+from app.audit.api import router as audit_router
+from app.auth.api import router as auth_router
+from app.errors import MianshenError, RateLimited
 from certs.api import router as certs_router
 from certs.verify.api import router as verify_router
+from eligibility.grants.api import router as grants_router
+from eligibility.payments.api import router as payments_router
 from notifications.api import router as notifications_router
 
-ROUTERS: list[APIRouter] = []
-ROUTERS.append(notifications_router)
-ROUTERS.append(certs_router)
-ROUTERS.append(verify_router)
+ROUTERS: list[APIRouter] = [
+    auth_router,
+    notifications_router,
+    certs_router,
+    verify_router,
+    grants_router,
+    payments_router,
+    audit_router,
+]
 
 
 def create_app() -> FastAPI:
@@ -25,9 +34,13 @@ def create_app() -> FastAPI:
 
     @api.exception_handler(MianshenError)
     async def _business_error(_request: Request, error: MianshenError) -> JSONResponse:
+        headers = {}
+        if isinstance(error, RateLimited):
+            headers["Retry-After"] = str(error.retry_after_seconds)
         return JSONResponse(
             status_code=error.status_code,
             content={"error": {"code": type(error).__name__, "message": error.user_message}},
+            headers=headers,
         )
 
     @api.get("/api/v1/health")

@@ -62,11 +62,11 @@ def _ensure_database(name: str) -> str:
 
 def _api_key(url: str) -> str:
     os.environ["MIANSHEN_DATABASE_URL"] = url
-    from app.auth import apikeys
+    from app.auth.apikeys import create_key
     from app.db import session_scope
 
     with session_scope() as session:
-        _row, secret = apikeys.create_key(session, "bench", ["verify:person", "verify:status"],
+        _row, secret = create_key(session, "bench", ["verify:person", "verify:status"],
                                           rate_per_second=1_000_000, description="benchmark")
     return secret
 

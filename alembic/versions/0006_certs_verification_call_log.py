@@ -4,7 +4,7 @@ One row per verification (核验) call: caller, check kind, keyed hashes of the 
 query (never the queried values), outcome and time.
 
 Revision ID: 0006_certs
-Revises: 0005
+Revises: 0006_auth
 Create Date: 2026-11-22 19:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006_certs"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
