@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -61,11 +62,10 @@ def _ensure_database(name: str) -> str:
 
 
 def _api_key(url: str) -> str:
-    os.environ["MIANSHEN_DATABASE_URL"] = url
     from app.auth.apikeys import create_key
-    from app.db import session_scope
+    from app.db import engine_for, session_scope
 
-    with session_scope() as session:
+    with session_scope(engine_for(url)) as session:
         _row, secret = create_key(session, "bench", ["verify:person", "verify:status"],
                                           rate_per_second=1_000_000, description="benchmark")
     return secret
@@ -99,6 +99,31 @@ def _has(module: str) -> bool:
     return True
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (those that have exited count 0)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    return [server.pid, *map(int, children.read_text().split())]
+
+
+def _backend_pids(url: str, database: str) -> list[int]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,)).fetchall()
+    return [int(row[0]) for row in rows]
+
+
 def _logged(url: str) -> int:
     with psycopg.connect(url) as connection:
         row = connection.execute("SELECT count(*) FROM verification_call").fetchone()
@@ -126,6 +151,8 @@ def main() -> None:
     before = _logged(url)
     server = _serve(url, port, args.workers)
     print(f"uvicorn: {args.workers} worker(s); load average before: {_load_average()}")
+    server_cpu = _cpu_seconds(_server_pids(server))
+    own_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         generator = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "verify_loadgen.py"),
@@ -134,6 +161,11 @@ def main() -> None:
              "--persons", str(args.persons), "--connections", str(args.connections)],
             check=True, capture_output=True, text=True)
         load_after = _load_average()
+        server_cpu = _cpu_seconds(_server_pids(server)) - server_cpu
+        backends_cpu = _cpu_seconds(_backend_pids(url, args.database))
+        own_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        generator_cpu = (own_after.ru_utime + own_after.ru_stime
+                         - own_before.ru_utime - own_before.ru_stime)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -147,6 +179,9 @@ def main() -> None:
           f"max {result['max_ms']:.1f} ms")
     print(f"status codes: {result['statuses']}; connection errors: {result['errors']}")
     print(f"call log: {logged:,} rows for {sent:,} requests sent")
+    print(f"CPU per request: API {server_cpu / sent * 1000:.2f} ms, PostgreSQL backends "
+          f"~{backends_cpu / sent * 1000:.2f} ms, load generator "
+          f"{generator_cpu / sent * 1000:.2f} ms")
     print(f"load average after: {load_after} (machine shared with other engineers' work)")
     met = result["sustained_rps"] >= 0.98 * args.rate and result["p99_ms"] <= 50
     print("target (>= 2,000 req/s, p99 <= 50 ms):", "met" if met and args.rate >= 2000
