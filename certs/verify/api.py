@@ -2,27 +2,32 @@
 checks for department systems (API-key scopes ``verify:person``, ``verify:enterprise``,
 ``verify:status``) and the call log for auditors (staff role ``auditor``).
 
-The check routes are the platform's hot path. They are ``async`` and do their short indexed
-lookup inline on the event loop: on two cores a thread hop per request costs more than the
-lookup itself (measured, see benchmarks/README.md). The price: a stalled database stalls the
-worker process for as long, so run several workers. Lookups use their own small pool in
-autocommit mode without ``pool_pre_ping``: the ping, BEGIN and the ROLLBACK on return would be
-three more round trips per read-only request; a connection broken by a database restart fails
-one request and is replaced. Then the call log's buffered append, and a response
-model that FastAPI serialises straight to JSON bytes.
+The check routes are the platform's hot path. On PostgreSQL the person check and the ``alive``
+status await their one indexed lookup on the worker's asynchronous connections (``lookups``): no
+worker thread, no ORM, the event loop free while the database answers. The other checks, and
+every check on SQLite, run their Core queries in a worker thread on a small autocommit pool
+without ``pool_pre_ping`` (the ping, BEGIN and the ROLLBACK on return would be three more round
+trips per read-only request; a connection broken by a database restart fails one request and is
+replaced). Then the call log's buffered append, and a response model that FastAPI serialises
+straight to JSON bytes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import require_scope, require_staff
 from app.auth.principal import Principal
 from app.db import get_engine
 from certs.verify import repository, service
 from certs.verify.call_log import call_log_for, close_all, subject_hash
+from certs.verify.lookups import lookups_for
 from certs.verify.schemas import (
     CallSearch,
     CallView,
@@ -31,6 +36,9 @@ from certs.verify.schemas import (
     PersonQuery,
     StatusQuery,
 )
+from certs.verify.status import StatusKind
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/verify", tags=["verify"], on_shutdown=[close_all])
 
@@ -43,13 +51,13 @@ _lookup_engines: dict[int, Engine] = {}
 
 
 def _lookups(engine: Engine) -> Engine:
-    """A pool for the inline lookups of one event loop: no pre-ping, a few connections."""
+    """The pool of the threaded checks: autocommit, no pre-ping."""
     if engine.dialect.name != "postgresql":
         return engine
     lookups = _lookup_engines.get(id(engine))
     if lookups is None:
         lookups = _lookup_engines[id(engine)] = create_engine(
-            engine.url, pool_size=2, max_overflow=2, pool_pre_ping=False, pool_recycle=600,
+            engine.url, pool_size=4, max_overflow=4, pool_pre_ping=False, pool_recycle=600,
             isolation_level="AUTOCOMMIT")
     return lookups
 
@@ -62,37 +70,49 @@ def _answer(check: str, outcome: str, message: str, matched: bool | None = None,
 
 @router.post("/person", response_model=CheckResult)
 async def person(query: PersonQuery, request: Request,
-           caller: Principal = Depends(require_scope("verify:person"))) -> CheckResult:
+                 caller: Principal = Depends(require_scope("verify:person"))) -> CheckResult:
     """实名核验: does the name belong to the ID number, and is the person alive?"""
     engine = _engine(request)
-    with _lookups(engine).connect() as connection:
-        result = service.verify_person(connection, call_log_for(engine), caller, query.name,
-                                       query.id_number)
+    call_log, lookups = call_log_for(engine), lookups_for(engine)
+    if lookups is not None:
+        result = await service.verify_person_async(lookups, call_log, caller, query.name,
+                                                   query.id_number)
+    else:
+        result = await run_in_threadpool(_threaded, engine, service.verify_person, call_log,
+                                         caller, query.name, query.id_number)
     return _answer("person", result.outcome, result.message, result.matched)
 
 
 @router.post("/enterprise", response_model=CheckResult)
 async def enterprise(query: EnterpriseQuery, request: Request,
-               caller: Principal = Depends(require_scope("verify:enterprise"))
-               ) -> CheckResult:
+                     caller: Principal = Depends(require_scope("verify:enterprise"))
+                     ) -> CheckResult:
     """企业核验: USCC, name and legal representative against the market-entity registry."""
     engine = _engine(request)
-    with _lookups(engine).connect() as connection:
-        result = service.verify_enterprise(connection, call_log_for(engine), caller,
-                                           query.uscc, query.name, query.legal_rep)
+    result = await run_in_threadpool(_threaded, engine, service.verify_enterprise,
+                                     call_log_for(engine), caller, query.uscc, query.name,
+                                     query.legal_rep)
     return _answer("enterprise", result.outcome, result.message, result.matched)
 
 
 @router.post("/status", response_model=CheckResult)
 async def status(query: StatusQuery, request: Request,
-           caller: Principal = Depends(require_scope("verify:status"))) -> CheckResult:
+                 caller: Principal = Depends(require_scope("verify:status"))) -> CheckResult:
     """状态核验: alive, marital status, legal person, disability, 低保/特困, subsidies paid."""
     engine = _engine(request)
-    with _lookups(engine).connect() as connection:
-        result = service.verify_status(connection, call_log_for(engine), caller,
-                                       query.id_number, query.kind)
+    call_log, lookups = call_log_for(engine), lookups_for(engine)
+    if query.kind is StatusKind.ALIVE and lookups is not None:
+        result = await service.verify_alive_async(lookups, call_log, caller, query.id_number)
+    else:
+        result = await run_in_threadpool(_threaded, engine, service.verify_status, call_log,
+                                         caller, query.id_number, query.kind)
     return _answer(f"status:{result.kind}", result.outcome, result.message, None,
                    result.facts)
+
+
+def _threaded(engine: Engine, check: Callable[..., T], *args: Any) -> T:
+    with _lookups(engine).connect() as connection:
+        return check(connection, *args)
 
 
 @router.post("/calls/search", response_model=list[CallView])

@@ -22,7 +22,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from app.privacy import keyring
 from certs.verify import repository
-from certs.verify.repository import Executor
+from certs.verify.repository import Executor, PersonRow
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class PersonCheck(BaseModel):
         return self.outcome == "match"
 
 
-def _result(outcome: str) -> PersonCheck:
+def result_of(outcome: str) -> PersonCheck:
     return PersonCheck(outcome=outcome, message=MESSAGES[outcome])
 
 
@@ -72,17 +72,28 @@ def validate_id_number(id_number: str, today: date | None = None) -> str | None:
     return None
 
 
+def subject_of(id_number: str, today: date | None = None) -> tuple[str | None, str]:
+    """``(problem, subject key)``: the outcome naming what is wrong with the number, or
+    ``None`` and the key to look the person up by."""
+    problem = validate_id_number(id_number, today)
+    return problem, ("" if problem else keyring().subject_key(id_number))
+
+
 def check_person(executor: Executor, name: str, id_number: str,
                  today: date | None = None) -> PersonCheck:
-    problem = validate_id_number(id_number, today)
+    problem, key = subject_of(id_number, today)
     if problem is not None:
-        return _result(problem)
-    person = repository.person(executor, keyring().subject_key(id_number))
+        return result_of(problem)
+    return judge_person(name, repository.person(executor, key))
+
+
+def judge_person(name: str, person: PersonRow | None) -> PersonCheck:
+    """The outcome for a person row already fetched (``None``: not in the registry)."""
     if person is None or not person.pii:
-        return _result("not_found")
+        return result_of("not_found")
     registered = str(keyring().decrypt_json(person.pii).get("name", ""))
     if not name or normalise_name(registered) != normalise_name(name):
-        return _result("mismatch")
+        return result_of("mismatch")
     if person.status == "deceased" or person.death_id is not None:
-        return _result("deceased")
-    return _result("match")
+        return result_of("deceased")
+    return result_of("match")

@@ -43,7 +43,7 @@ class PersonRow(NamedTuple):
     death_id: int | None  # any death record's id
 
 
-_PERSON_SQL = (
+PERSON_SQL = (
     "SELECT p.pii, p.status, (SELECT d.id FROM death_record d"
     " WHERE d.subject_key = p.subject_key LIMIT 1) FROM person p WHERE p.subject_key = {}"
 )
@@ -60,7 +60,7 @@ def person(executor: Executor, subject_key: str) -> PersonRow | None:
     assert raw is not None
     cursor = raw.cursor()
     try:
-        cursor.execute(_PERSON_SQL.format(placeholder),
+        cursor.execute(PERSON_SQL.format(placeholder),
                        {"key": subject_key} if placeholder == ":key" else (subject_key,))
         found = cursor.fetchone()
     finally:

@@ -18,10 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.privacy import keyring
 from certs.verify import repository
 from certs.verify.person import MESSAGES as PERSON_MESSAGES
-from certs.verify.person import validate_id_number
+from certs.verify.person import subject_of
 from certs.verify.repository import Executor, PersonRow
 
 
@@ -75,7 +74,14 @@ Outcome = tuple[str, dict[str, Any]]
 Check = Callable[[Executor, str, PersonRow, date], Outcome]
 
 
-def _alive(_executor: Executor, _key: str, person: PersonRow, _today: date) -> Outcome:
+def judge_alive(person: PersonRow | None) -> StatusCheck:
+    """The ``alive`` answer for a person row already fetched (``None``: not in the registry)."""
+    if person is None:
+        return result_of(StatusKind.ALIVE, "not_found")
+    return result_of(StatusKind.ALIVE, *_alive(None, "", person, date.min))
+
+
+def _alive(_executor: Executor | None, _key: str, person: PersonRow, _today: date) -> Outcome:
     dead = person.status == "deceased" or person.death_id is not None
     return ("deceased" if dead else "alive"), {}
 
@@ -146,7 +152,7 @@ CHECKS: dict[StatusKind, Check] = {
 }
 
 
-def _result(kind: StatusKind, outcome: str, facts: dict[str, Any] | None = None) -> StatusCheck:
+def result_of(kind: StatusKind, outcome: str, facts: dict[str, Any] | None = None) -> StatusCheck:
     return StatusCheck(kind=kind.value, outcome=outcome, message=MESSAGES[outcome],
                        facts=facts or {})
 
@@ -156,13 +162,12 @@ def check_status(executor: Executor, id_number: str, kind: StatusKind,
     today = today or datetime.now(UTC).date()
     check = CHECKS.get(kind)
     if check is None:
-        return _result(kind, "unsupported")
-    problem = validate_id_number(id_number, today)
+        return result_of(kind, "unsupported")
+    problem, key = subject_of(id_number, today)
     if problem is not None:
-        return _result(kind, problem)
-    key = keyring().subject_key(id_number)
+        return result_of(kind, problem)
     person = repository.person(executor, key)
     if person is None:
-        return _result(kind, "not_found")
+        return result_of(kind, "not_found")
     outcome, facts = check(executor, key, person, today)
-    return _result(kind, outcome, facts)
+    return result_of(kind, outcome, facts)
