@@ -117,10 +117,14 @@ def _server_pids(server: subprocess.Popen[bytes]) -> list[int]:
 
 
 def _backend_pids(url: str, database: str) -> list[int]:
-    with psycopg.connect(url) as connection:
-        rows = connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (database,)).fetchall()
+    """The database's backends (none when the server refuses another connection)."""
+    try:
+        with psycopg.connect(url) as connection:
+            rows = connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s"
+                " AND pid <> pg_backend_pid()", (database,)).fetchall()
+    except psycopg.OperationalError:
+        return []
     return [int(row[0]) for row in rows]
 
 
