@@ -27,7 +27,7 @@ from app.auth.principal import Principal
 from app.db import get_engine
 from certs.verify import repository, service
 from certs.verify.call_log import call_log_for, close_all, subject_hash
-from certs.verify.lookups import lookups_for
+from certs.verify.lookups import close_this_loop, lookups_for
 from certs.verify.schemas import (
     CallSearch,
     CallView,
@@ -40,7 +40,7 @@ from certs.verify.status import StatusKind
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/verify", tags=["verify"], on_shutdown=[close_all])
+router = APIRouter(prefix="/verify", tags=["verify"], on_shutdown=[close_all, close_this_loop])
 
 
 def _engine(request: Request) -> Engine:

@@ -3,7 +3,8 @@
 uses), so a request waiting for the database neither blocks the event loop nor takes a worker
 thread, and many lookups are in flight at once. Only the hot query lives here (the same
 statement as ``repository.person``); every other check runs its Core queries in a thread.
-A connection that fails is dropped and replaced by the next request that needs one.
+A connection that fails is dropped and replaced by the next request that needs one; the
+application's shutdown closes them.
 """
 
 from __future__ import annotations
@@ -49,8 +50,20 @@ class PersonLookups:
         self._idle.put_nowait(connection)
         return PersonRow(*found) if found else None  # type: ignore[arg-type]
 
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await self._idle.get_nowait().close()
+            self._opened -= 1
+
 
 _by_loop: dict[tuple[int, str], PersonLookups] = {}
+
+
+async def close_this_loop() -> None:
+    """Close the connections of the running event loop's lookups (on application shutdown)."""
+    loop = id(asyncio.get_running_loop())
+    for key in [key for key in _by_loop if key[0] == loop]:
+        await _by_loop.pop(key).close()
 
 
 def lookups_for(engine: Engine) -> PersonLookups | None:
