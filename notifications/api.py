@@ -103,6 +103,6 @@ def my_opt_out(
 ) -> dict[str, bool]:
     assert who.subject_key is not None
     service.opt_out(session, who.subject_key, "citizen")
-    # Committed before answering: db_session's own commit runs after the response is sent.
+    # Committed before answering (db_session with scope="function" would also commit first).
     session.commit()
     return {"opted_out": True}
