@@ -14,6 +14,7 @@ from app.auth.api import router as auth_router
 from app.errors import MianshenError, RateLimited
 from app.wiring import install_hooks
 from certs.api import router as certs_router
+from certs.verify.api import router as verify_router
 from eligibility.events.api import router as events_router
 from eligibility.grants.api import router as grants_router
 from eligibility.payments.api import router as payments_router
@@ -23,6 +24,7 @@ ROUTERS: list[APIRouter] = [
     auth_router,
     notifications_router,
     certs_router,
+    verify_router,
     grants_router,
     payments_router,
     audit_router,

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.datahub.models import DeathRecord, Person
 from certs.models import Certificate, CertImport, CertIssuer, CertSigningKey, CertStatus
 
 
@@ -90,15 +89,6 @@ def flagged_indexes(session: Session, issuer_code: str, status: CertStatus) -> l
 
 def get_import(session: Session, token_hash: str) -> CertImport | None:
     return session.exec(select(CertImport).where(CertImport.token_hash == token_hash)).first()
-
-
-def person_by_subject(session: Session, subject_key: str) -> Person | None:
-    return session.exec(select(Person).where(Person.subject_key == subject_key)).first()
-
-
-def has_death_record(session: Session, subject_key: str) -> bool:
-    statement = select(DeathRecord.id).where(DeathRecord.subject_key == subject_key).limit(1)
-    return session.exec(statement).first() is not None
 
 
 def count_certificates(session: Session) -> int:

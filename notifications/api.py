@@ -48,7 +48,8 @@ def _receipt_authorised(request: Request, raw: bytes) -> bool:
 
 @router.post("/receipts/{provider}")
 async def receive_receipts(
-    provider: ProviderKind, request: Request, session: Session = Depends(db_session)
+    provider: ProviderKind, request: Request,
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """Delivery reports pushed by a provider; applying one twice changes nothing."""
     raw = await request.body()
@@ -75,19 +76,21 @@ def _acknowledgement(provider: ProviderKind, report: ReceiptReport) -> dict[str,
 
 @router.get("/stats", dependencies=[Depends(OFFICERS)])
 def stats(
-    batch_ref: str | None = Query(default=None), session: Session = Depends(db_session)
+    batch_ref: str | None = Query(default=None),
+    session: Session = Depends(db_session, scope="function"),
 ) -> DeliveryStats:
     return service.delivery_stats(session, batch_ref)
 
 
 @router.get("/batches", dependencies=[Depends(OFFICERS)])
-def batches(session: Session = Depends(db_session)) -> list[DeliveryStats]:
+def batches(session: Session = Depends(db_session, scope="function")) -> list[DeliveryStats]:
     return service.batch_stats(session)
 
 
 @router.get("/mine")
 def my_messages(
-    who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
+    who: Principal = Depends(require_citizen),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[CitizenMessage]:
     assert who.subject_key is not None
     return service.citizen_messages(session, who.subject_key)
@@ -95,10 +98,11 @@ def my_messages(
 
 @router.post("/mine/opt-out")
 def my_opt_out(
-    who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
+    who: Principal = Depends(require_citizen),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, bool]:
     assert who.subject_key is not None
     service.opt_out(session, who.subject_key, "citizen")
-    # Committed before answering: db_session's own commit runs after the response is sent.
+    # Committed before answering (db_session with scope="function" would also commit first).
     session.commit()
     return {"opted_out": True}

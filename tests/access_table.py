@@ -92,6 +92,11 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/certs/{cert_id}"): HolderOrStaff(),
     ("GET", "/api/v1/certs/{cert_id}/qr"): HolderOrStaff(),
     ("GET", "/api/v1/certs/{cert_id}/page"): HolderOrStaff(),
+    # verification service (certs/verify/api.py)
+    ("POST", "/api/v1/verify/person"): Scope("verify:person"),
+    ("POST", "/api/v1/verify/enterprise"): Scope("verify:enterprise"),
+    ("POST", "/api/v1/verify/status"): Scope("verify:status"),
+    ("POST", "/api/v1/verify/calls/search"): staff("auditor"),
     # grants, decisions, reviews (eligibility/grants/api.py)
     ("GET", "/api/v1/grants"): staff(),
     ("GET", "/api/v1/grants/{grant_id}"): staff(),

@@ -19,6 +19,7 @@ from app.cli import (
     payments,
     policy,
     sweep,
+    verify,
 )
 from app.wiring import install_hooks
 
@@ -37,7 +38,7 @@ cli.add_typer(notifications.sms_app, name="sms")
 cli.add_typer(audit.app, name="audit")
 cli.add_typer(policy.app, name="policy")
 cli.add_typer(certs.app, name="certs")
-cli.add_typer(certs.verify_app, name="verify")
+cli.add_typer(verify.app, name="verify")
 cli.command("demo")(demo.demo)
 cli.command("explain")(explain.explain)
 cli.command("sweep")(sweep.sweep)

@@ -17,7 +17,7 @@ from app.cli.output import console, err_console, print_json
 from app.db import session_scope
 from app.errors import MianshenError
 from app.privacy import keyring
-from certs import api, imports, person_check, rendering, repository, service
+from certs import api, imports, rendering, repository, service
 from certs.models import CertStatus, CertType
 from certs.signing import Algorithm
 
@@ -226,26 +226,3 @@ def import_(
         return
     for label, count in sorted(outcomes.items()):
         console.print(f"{label}: {count}")
-
-
-verify_app = typer.Typer(help="Identity verification (核验) against the registries.",
-                         no_args_is_help=True)
-
-
-@verify_app.callback()
-def verify_group() -> None:
-    """Identity verification (核验) against the registries (a group even with one command)."""
-
-
-@verify_app.command("person")
-def verify_person(name: str, id_number: str, json_output: bool = JSON_OPTION) -> None:
-    """Real-name check of NAME and ID_NUMBER: match, mismatch, deceased, not found, invalid."""
-    with session_scope() as session:
-        result = person_check.check_person(session, name, id_number)
-    if json_output:
-        print_json({"outcome": result.outcome, "message": result.message})
-    else:
-        colour = "green" if result.matched else "red"
-        console.print(f"[{colour}]{result.outcome}[/{colour}] {result.message}")
-    if not result.matched:
-        raise typer.Exit(1)
