@@ -11,11 +11,15 @@ from fastapi.responses import JSONResponse
 from app import ENGINE_VERSION
 from app.errors import MianshenError
 from certs.api import router as certs_router
+from eligibility.registry.api import router as policies_router
+from eligibility.replay.api import router as replay_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = []
 ROUTERS.append(notifications_router)
 ROUTERS.append(certs_router)
+ROUTERS.append(policies_router)
+ROUTERS.append(replay_router)
 
 
 def create_app() -> FastAPI:
