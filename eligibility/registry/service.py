@@ -189,18 +189,27 @@ def retire(session: Session, version: PolicyVersion, by: str) -> PolicyVersion:
     return version
 
 
-def compiled(session: Session, version: PolicyVersion | str) -> CompiledPolicy:
-    """The compiled policy of a stored version (or content hash), checked against its hash."""
+def stored_policy(session: Session, version: PolicyVersion | str) -> CompiledPolicy:
+    """The compiled policy of a stored version (or content hash) as its text is now, unchecked:
+    :func:`compiled` is the checked form; replay uses this one to show what an alteration does."""
     row = version if isinstance(version, PolicyVersion) else repo.by_hash(session, version)
     if row is None:
-        raise NotFound(f"no policy version with hash {version!r} in the registry")
+        raise NotFound(f"no policy version with hash {version!r} in the registry",
+                       "政策版本库中没有该版本")
     policy, issues = _parse(row.text)
     if policy is None:
-        raise ValidationFailed(f"version {row.id} does not validate: {issues[0]}")
-    if row.content_hash is not None and policy.version != row.content_hash:
+        raise ValidationFailed(f"policy version {row.id} does not validate: {issues[0]}")
+    return policy
+
+
+def compiled(session: Session, version: PolicyVersion | str) -> CompiledPolicy:
+    """The compiled policy of a stored version (or content hash), checked against its hash."""
+    policy = stored_policy(session, version)
+    expected = version.content_hash if isinstance(version, PolicyVersion) else version
+    if expected is not None and policy.version != expected:
         raise RegistryIntegrityError(
-            f"stored text of policy version {row.id} hashes to {policy.version[:16]}…, "
-            f"not its recorded {row.content_hash[:16]}…: it was altered")
+            f"stored policy text hashes to {policy.version[:16]}…, not its recorded "
+            f"{expected[:16]}…: it was altered")
     return policy
 
 

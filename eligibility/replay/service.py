@@ -1,7 +1,7 @@
 """Re-evaluating a stored decision from what it recorded, and only that.
 
-The policy is the registry's version whose content hash the decision names (its stored text is
-checked against the hash); the inputs are the decision's JSON input snapshot (checked against
+The policy is the registry's version whose content hash the decision names (stored text that no
+longer hashes to it is evaluated as it is and reported as a difference); the inputs are the decision's JSON input snapshot (checked against
 its ``inputs_hash``) turned back into evaluation frames; the date is the decision's ``as_of``.
 Evaluation is the sweep's own path (``engine_backend``: the same compiled plan, one subject's
 rows), so a replay reproduces the recorded outcome, parameters and condition values exactly
@@ -47,9 +47,12 @@ def replay(session: Session, decision_id: int) -> ReplayReport:
     if decision is None:
         raise NotFound(f"no decision {decision_id}", "未找到该决定")
     assert decision.id is not None
-    policy = registry.compiled(session, decision.policy_version)
+    policy = registry.stored_policy(session, decision.policy_version)
     spec = to_spec(policy)
     differences: list[Difference] = []
+    if policy.version != decision.policy_version:  # the stored text was altered
+        differences.append(Difference(field="policy_version", recorded=decision.policy_version,
+                                      replayed=policy.version))
     actual_hash = hashlib.sha256(decision.inputs.encode()).hexdigest()
     if actual_hash != decision.inputs_hash:
         differences.append(Difference(field="inputs_hash", recorded=decision.inputs_hash,
