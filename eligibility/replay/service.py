@@ -1,11 +1,12 @@
 """Re-evaluating a stored decision from what it recorded, and only that.
 
 The policy is the registry's version whose content hash the decision names (stored text that no
-longer hashes to it is evaluated as it is and reported as a difference); the inputs are the decision's JSON input snapshot (checked against
-its ``inputs_hash``) turned back into evaluation frames; the date is the decision's ``as_of``.
-Evaluation is the sweep's own path (``engine_backend``: the same compiled plan, one subject's
-rows), so a replay reproduces the recorded outcome, parameters and condition values exactly
-unless a recorded input, the policy text or the engine's behaviour changed.
+longer hashes to it is evaluated as it is and reported as a difference); the inputs are the
+decision's JSON input snapshot (checked against its ``inputs_hash``) turned back into
+evaluation frames; the date is the decision's ``as_of``. Evaluation is the sweep's own path
+(``engine_backend``: the same compiled plan, one subject's rows), so a replay reproduces the
+recorded outcome, parameters and condition values exactly unless a recorded input, the policy
+text or the engine's behaviour changed.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def to_spec(compiled: Any) -> PolicySpec:
 
 class EngineBackend:
     def __init__(self, engine: Engine | None = None) -> None:
-        self.engine = engine  # the registry's database; None: the configured one
+        self.engine = engine  # the registry's database when a sweep names none
         self._loaded: tuple[tuple[tuple[str, float], ...], list[Any]] | None = None
 
     def _compiled(self) -> list[Any]:
@@ -97,20 +97,26 @@ class EngineBackend:
             self._loaded = (state, [policy.load_file(f) for f in files])
         return self._loaded[1]
 
-    def _registered(self, as_of: date) -> tuple[set[str], list[Any]]:
+    def _registered(
+        self, as_of: date, bind: Engine | Connection | None
+    ) -> tuple[set[str], list[Any]]:
         """Policy ids the registry decides for, and its versions in force on ``as_of``."""
-        from app.db import get_engine, session_scope
+        from sqlmodel import Session
+
+        from app.db import get_engine
         from eligibility.registry import repository, service
 
-        with session_scope(self.engine or get_engine()) as session:
+        with Session(bind=bind or self.engine or get_engine()) as session:
             governed = repository.governed_policy_ids(session)
             if not governed:
                 return set(), []
             return governed, list(service.in_force(session, as_of).values())
 
-    def policies(self, as_of: date) -> Sequence[PolicySpec]:
+    def policies(
+        self, as_of: date, bind: Engine | Connection | None = None
+    ) -> Sequence[PolicySpec]:
         evaluator, _, _, _ = _engine()
-        governed, registered = self._registered(as_of)
+        governed, registered = self._registered(as_of, bind)
         bundled = [c for c in self._compiled() if c.id not in governed]
         return [
             to_spec(c) for c in [*bundled, *registered]

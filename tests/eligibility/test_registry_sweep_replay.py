@@ -9,9 +9,10 @@ from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from eligibility.grants.models import Decision
+from eligibility.replay.schemas import ReplayReport
 from eligibility.replay.service import replay
 from eligibility.sweeps.engine_backend import EngineBackend
 from eligibility.sweeps.service import run_sweep
@@ -23,11 +24,12 @@ __all__ = ["valid_data_key"]  # autouse fixture: a valid development data key
 
 def _decisions(engine: Engine, policy_id: str) -> list[Decision]:
     with Session(engine) as session:
-        statement = select(Decision).where(Decision.policy_id == policy_id).order_by(Decision.id)
+        statement = select(Decision).where(Decision.policy_id == policy_id)
+        statement = statement.order_by(col(Decision.id))
         return list(session.exec(statement).all())
 
 
-def _replay(engine: Engine, decision_id: int):  # type: ignore[no-untyped-def]
+def _replay(engine: Engine, decision_id: int) -> ReplayReport:
     with Session(engine) as session:
         return replay(session, decision_id)
 
