@@ -1,7 +1,8 @@
 """Re-evaluating a stored decision from what it recorded, and only that.
 
 The policy is the registry's version whose content hash the decision names (stored text that no
-longer hashes to it is evaluated as it is and reported as a difference); the inputs are the
+longer hashes to it is evaluated as it is and reported as a difference; a decision made from a
+bundled file never published uses that file while it hashes the same); the inputs are the
 decision's JSON input snapshot (checked against its ``inputs_hash``) turned back into
 evaluation frames; the date is the decision's ``as_of``. Evaluation is the sweep's own path
 (``engine_backend``: the same compiled plan, one subject's rows), so a replay reproduces the
@@ -22,8 +23,11 @@ from app import ENGINE_VERSION
 from app.errors import NotFound
 from eligibility.frames import SubjectData, conform
 from eligibility.grants.models import Decision
+from eligibility.policy import CompiledPolicy, load_file
+from eligibility.policy.loader import policy_files
 from eligibility.registry import service as registry
 from eligibility.replay.schemas import Difference, ReplayReport
+from eligibility.service import POLICY_DIR
 from eligibility.sweeps.backend import RESULT_COLUMNS
 from eligibility.sweeps.engine_backend import EngineBackend, to_spec
 
@@ -48,7 +52,7 @@ def replay(session: Session, decision_id: int) -> ReplayReport:
     if decision is None:
         raise NotFound(f"no decision {decision_id}", "未找到该决定")
     assert decision.id is not None
-    policy = registry.stored_policy(session, decision.policy_version)
+    policy = _recorded_policy(session, decision)
     spec = to_spec(policy)
     differences: list[Difference] = []
     if policy.version != decision.policy_version:  # the stored text was altered
@@ -76,6 +80,23 @@ def replay(session: Session, decision_id: int) -> ReplayReport:
         engine_version_recorded=decision.engine_version, engine_version_now=ENGINE_VERSION,
         outcome="different" if differences else "identical", differences=differences,
     )
+
+
+def _recorded_policy(session: Session, decision: Decision) -> CompiledPolicy:
+    """The registry's version of the recorded hash; for a decision made from a bundled file the
+    registry does not hold, the bundled file of that policy when it still hashes the same."""
+    try:
+        return registry.stored_policy(session, decision.policy_version)
+    except NotFound:
+        for path in policy_files(POLICY_DIR):
+            if path.stem == decision.policy_id:
+                bundled = load_file(path)
+                if bundled.version == decision.policy_version:
+                    return bundled
+        raise NotFound(
+            f"policy version {decision.policy_version[:16]}… of decision {decision.id} is neither "
+            "in the registry nor the bundled catalog", "政策版本库中没有该决定所用的政策版本"
+        ) from None
 
 
 def _outcome(row: pl.DataFrame) -> dict[str, dict[str, Any]]:
