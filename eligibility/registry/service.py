@@ -144,6 +144,7 @@ def approve(session: Session, version: PolicyVersion, approver: str,
             effective_from: date | None = None) -> PolicyVersion:
     """Approve a submitted version (four eyes: never by its author or submitter); it is in
     force from ``effective_from`` (default: today, or the document's own start if later)."""
+    session.refresh(version, with_for_update=True)  # two approvers at once: one waits
     if version.state == VersionState.APPROVED.value and version.approved_by == approver and (
         effective_from is None or effective_from == version.effective_from
     ):
@@ -172,6 +173,7 @@ def approve(session: Session, version: PolicyVersion, approver: str,
 
 def retire(session: Session, version: PolicyVersion, by: str) -> PolicyVersion:
     """Retire an approved version: from now on it is never in force."""
+    session.refresh(version, with_for_update=True)
     if version.state == VersionState.RETIRED.value:
         return version
     if version.state != VersionState.APPROVED.value:
