@@ -5,12 +5,13 @@ is refused) and one audit entry."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.audit.schemas import EntryKind
@@ -41,7 +42,7 @@ def _together(work: Callable[[str], Any], names: list[str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def pg_engine(pg_url: str):  # type: ignore[no-untyped-def]
+def pg_engine(pg_url: str) -> Iterator[Engine]:
     engine = engine_for(pg_url)
     yield engine
     truncate_all(engine)
