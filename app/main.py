@@ -9,17 +9,26 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app import ENGINE_VERSION
-from app.errors import MianshenError
+from app.audit.api import router as audit_router
+from app.auth.api import router as auth_router
+from app.errors import MianshenError, RateLimited
 from certs.api import router as certs_router
+from eligibility.grants.api import router as grants_router
+from eligibility.payments.api import router as payments_router
 from eligibility.registry.api import router as policies_router
 from eligibility.replay.api import router as replay_router
 from notifications.api import router as notifications_router
 
-ROUTERS: list[APIRouter] = []
-ROUTERS.append(notifications_router)
-ROUTERS.append(certs_router)
-ROUTERS.append(policies_router)
-ROUTERS.append(replay_router)
+ROUTERS: list[APIRouter] = [
+    auth_router,
+    notifications_router,
+    certs_router,
+    grants_router,
+    payments_router,
+    audit_router,
+    policies_router,
+    replay_router,
+]
 
 
 def create_app() -> FastAPI:
@@ -27,9 +36,13 @@ def create_app() -> FastAPI:
 
     @api.exception_handler(MianshenError)
     async def _business_error(_request: Request, error: MianshenError) -> JSONResponse:
+        headers = {}
+        if isinstance(error, RateLimited):
+            headers["Retry-After"] = str(error.retry_after_seconds)
         return JSONResponse(
             status_code=error.status_code,
             content={"error": {"code": type(error).__name__, "message": error.user_message}},
+            headers=headers,
         )
 
     @api.get("/api/v1/health")

@@ -4,7 +4,7 @@ Policy versions with their lifecycle (draft, validated, submitted, approved, ret
 exact uploaded text and the content hash decisions record as their policy version.
 
 Revision ID: 0006_lifecycle
-Revises: 0005
+Revises: 0006_auth (re-chained after merging main, which holds 0006_auth)
 Create Date: 2026-11-22 19:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006_lifecycle"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
