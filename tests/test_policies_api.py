@@ -20,7 +20,12 @@ from eligibility.grants.models import Decision
 from eligibility.sweeps.engine_backend import EngineBackend
 from eligibility.sweeps.service import run_sweep
 from tests.eligibility.helpers import policy_text
-from tests.eligibility.registry_helpers import LONGEVITY_TEXT, approved, longevity_paying
+from tests.eligibility.registry_helpers import (
+    LONGEVITY_TEXT,
+    approved,
+    longevity_paying,
+    state_of,
+)
 from tests.eligibility.test_repository import AS_OF, populate, valid_data_key
 
 __all__ = ["valid_data_key"]  # autouse fixture: a valid development data key
@@ -80,6 +85,7 @@ def test_the_lifecycle_over_http(client: tuple[TestClient, Caller], engine: Engi
                      json={"effective_from": "2025-01-01"})
     assert done.status_code == 200 and done.json()["state"] == "approved"
     assert done.json()["effective_from"] == "2025-01-01"
+    assert state_of(engine, ref).state == "approved"  # committed before the response was sent
 
     caller.principal = AUDITOR  # any staff reads
     listed = {p["policy_id"]: p for p in http.get("/api/v1/policies",

@@ -36,6 +36,9 @@ from eligibility.registry.schemas import (
 from eligibility.schemas import PreviewReport
 from eligibility.service import preview as preview_policy
 
+# Commit before the response is sent (FastAPI's default ends a yield dependency after it,
+# so a client could be told "approved" about a transaction that then failed to commit).
+UNIT_OF_WORK = Depends(db_session, scope="function")
 router = APIRouter(prefix="/policies", tags=["policies"])
 staff = require_staff()
 officer = require_staff("officer")
@@ -66,28 +69,28 @@ def _report(version: PolicyVersion, issues: list[Issue]) -> ValidationReport:
 @router.get("", response_model=list[PolicySummary])
 def list_policies(
     as_of: date | None = Query(None, description="Version in force on this date (default today)"),
-    session: Session = Depends(db_session), _who: Principal = Depends(staff),
+    session: Session = UNIT_OF_WORK, _who: Principal = Depends(staff),
 ) -> list[PolicySummary]:
     return service.summaries(session, as_of or date.today())
 
 
 @router.get("/{policy_id}/versions", response_model=list[VersionView])
 def policy_versions(
-    policy_id: str, session: Session = Depends(db_session), _who: Principal = Depends(staff),
+    policy_id: str, session: Session = UNIT_OF_WORK, _who: Principal = Depends(staff),
 ) -> list[VersionView]:
     return [VersionView.of(v) for v in repository.versions_of(session, policy_id)]
 
 
 @router.get("/versions/{reference}", response_model=VersionDetail)
 def get_version(
-    reference: str, session: Session = Depends(db_session), _who: Principal = Depends(staff),
+    reference: str, session: Session = UNIT_OF_WORK, _who: Principal = Depends(staff),
 ) -> VersionDetail:
     return VersionDetail.of(service.resolve(session, reference))
 
 
 @router.post("/versions", response_model=ValidationReport, status_code=201)
 def create_draft(
-    text: str = Depends(yaml_body), session: Session = Depends(db_session),
+    text: str = Depends(yaml_body), session: Session = UNIT_OF_WORK,
     who: Principal = Depends(officer),
 ) -> ValidationReport:
     """Upload a draft (the YAML document is the body); identical content returns the held one."""
@@ -97,7 +100,7 @@ def create_draft(
 
 @router.post("/versions/{reference}/validate", response_model=ValidationReport)
 def validate(
-    reference: str, session: Session = Depends(db_session), _who: Principal = Depends(officer),
+    reference: str, session: Session = UNIT_OF_WORK, _who: Principal = Depends(officer),
 ) -> ValidationReport:
     version = service.resolve(session, reference)
     return _report(version, service.validate(session, version))
@@ -105,7 +108,7 @@ def validate(
 
 @router.post("/versions/{reference}/test", response_model=TestReport)
 def run_test_cases(
-    reference: str, session: Session = Depends(db_session), _who: Principal = Depends(officer),
+    reference: str, session: Session = UNIT_OF_WORK, _who: Principal = Depends(officer),
 ) -> TestReport:
     policy = service.compiled(session, service.resolve(session, reference))
     cases = [CaseView(name=c.name, passed=c.passed, line=c.line, failures=c.failures)
@@ -117,7 +120,7 @@ def run_test_cases(
 @router.post("/versions/{reference}/preview", response_model=PreviewReport)
 def preview(
     reference: str, as_of: date = Query(..., description="Evaluation date"),
-    session: Session = Depends(db_session), _who: Principal = Depends(officer),
+    session: Session = UNIT_OF_WORK, _who: Principal = Depends(officer),
 ) -> PreviewReport:
     """Impact on the population held, and the change against the version in force."""
     policy = service.compiled(session, service.resolve(session, reference))
@@ -130,7 +133,7 @@ def preview(
 
 @router.post("/versions/{reference}/submit", response_model=VersionView)
 def submit(
-    reference: str, session: Session = Depends(db_session), who: Principal = Depends(officer),
+    reference: str, session: Session = UNIT_OF_WORK, who: Principal = Depends(officer),
 ) -> VersionView:
     return VersionView.of(service.submit(session, service.resolve(session, reference), who.id))
 
@@ -138,7 +141,7 @@ def submit(
 @router.post("/versions/{reference}/approve", response_model=VersionView)
 def approve(
     reference: str, body: ApproveRequest | None = None,
-    session: Session = Depends(db_session), who: Principal = Depends(approver),
+    session: Session = UNIT_OF_WORK, who: Principal = Depends(approver),
 ) -> VersionView:
     version = service.resolve(session, reference)
     since = body.effective_from if body else None
@@ -147,6 +150,6 @@ def approve(
 
 @router.post("/versions/{reference}/retire", response_model=VersionView)
 def retire(
-    reference: str, session: Session = Depends(db_session), who: Principal = Depends(approver),
+    reference: str, session: Session = UNIT_OF_WORK, who: Principal = Depends(approver),
 ) -> VersionView:
     return VersionView.of(service.retire(session, service.resolve(session, reference), who.id))

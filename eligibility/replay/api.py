@@ -10,13 +10,16 @@ from app.auth.principal import Principal
 from eligibility.replay.schemas import ReplayReport
 from eligibility.replay.service import replay
 
+# Commit before the response is sent (FastAPI's default ends a yield dependency after it,
+# so a client could be told "approved" about a transaction that then failed to commit).
+UNIT_OF_WORK = Depends(db_session, scope="function")
 router = APIRouter(prefix="/audit/decisions", tags=["audit"])
 
 
 @router.get("/{decision_id}/replay", response_model=ReplayReport)
 def replay_decision(
     decision_id: int,
-    session: Session = Depends(db_session),
+    session: Session = UNIT_OF_WORK,
     _auditor: Principal = Depends(require_staff("auditor")),
 ) -> ReplayReport:
     """Re-evaluate the decision with its recorded policy version, parameters and inputs."""
