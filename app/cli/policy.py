@@ -205,10 +205,18 @@ def preview(
             f"against {c.against_version[:12]}: +{c.newly_eligible:,} newly eligible, "
             f"-{c.no_longer_eligible:,} no longer eligible, eligible {c.eligible_delta:+,}"
         )
-        if c.cost_per_year_delta_fen is not None:
-            console.print(f"cost per year {yuan(c.cost_per_year_delta_fen)} more")
+        if c.cost_per_month_delta_fen is not None and c.cost_per_year_delta_fen is not None:
+            console.print(
+                f"change in cost per month {yuan(c.cost_per_month_delta_fen)}, "
+                f"per year {yuan(c.cost_per_year_delta_fen)}"
+            )
         if c.one_off_total_delta_fen is not None:
-            console.print(f"one-off total {yuan(c.one_off_total_delta_fen)} more")
+            console.print(f"change in one-off total {yuan(c.one_off_total_delta_fen)}")
+        changes = Table("region", "tier", "eligible change", "amount per payment change")
+        for g in c.by_group:
+            changes.add_row(f"{g.region_name} {g.region_code or ''}", g.tier or "-",
+                            f"{g.eligible:+,}", yuan(g.amount_fen))
+        console.print(changes if c.by_group else "no change by region and tier")
 
 
 def explain(
