@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.errors import ValidationFailed
 from eligibility import repository as population
@@ -36,9 +36,6 @@ from eligibility.registry.schemas import (
 from eligibility.schemas import PreviewReport
 from eligibility.service import preview as preview_policy
 
-# Commit before the response is sent (FastAPI's default ends a yield dependency after it,
-# so a client could be told "approved" about a transaction that then failed to commit).
-UNIT_OF_WORK = Depends(db_session, scope="function")
 router = APIRouter(prefix="/policies", tags=["policies"])
 staff = require_staff()
 officer = require_staff("officer")

@@ -5,14 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from eligibility.replay.schemas import ReplayReport
 from eligibility.replay.service import replay
 
-# Commit before the response is sent (FastAPI's default ends a yield dependency after it,
-# so a client could be told "approved" about a transaction that then failed to commit).
-UNIT_OF_WORK = Depends(db_session, scope="function")
 router = APIRouter(prefix="/audit/decisions", tags=["audit"])
 
 
