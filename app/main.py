@@ -18,6 +18,8 @@ from certs.verify.api import router as verify_router
 from eligibility.events.api import router as events_router
 from eligibility.grants.api import router as grants_router
 from eligibility.payments.api import router as payments_router
+from eligibility.registry.api import router as policies_router
+from eligibility.replay.api import router as replay_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = [
@@ -29,6 +31,8 @@ ROUTERS: list[APIRouter] = [
     payments_router,
     audit_router,
     events_router,
+    policies_router,
+    replay_router,
 ]
 
 

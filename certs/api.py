@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.auth.deps import current_principal, db_session, ensure_owner_or_staff
+from app.auth.deps import UNIT_OF_WORK, current_principal, ensure_owner_or_staff
 from app.auth.principal import Principal
 from app.errors import Forbidden, NotFound
 from certs import rendering, repository, service
@@ -51,17 +51,17 @@ def _certificate(session: Session, cert_id: str, who: Principal | None) -> Certi
 
 
 @router.get("/issuers", response_model=list[PublishedIssuer])
-def issuers(session: Session = Depends(db_session, scope="function")) -> list[PublishedIssuer]:
+def issuers(session: Session = UNIT_OF_WORK) -> list[PublishedIssuer]:
     return service.published_issuers(session)
 
 
 @router.get("/status/{issuer}", response_model=StatusListView)
-def status(issuer: str, session: Session = Depends(db_session, scope="function")) -> StatusListView:
+def status(issuer: str, session: Session = UNIT_OF_WORK) -> StatusListView:
     return service.status_list_for(session, issuer)
 
 
 @router.post("/verify", response_model=VerificationResult)
-def verify(request: VerifyRequest, session: Session = Depends(db_session, scope="function"),
+def verify(request: VerifyRequest, session: Session = UNIT_OF_WORK,
            who: Principal | None = Depends(current_principal)) -> VerificationResult:
     if request.token is None and request.cert_id is not None:
         _may_verify_by_id(session, request.cert_id, who)
@@ -78,14 +78,14 @@ def _may_verify_by_id(session: Session, cert_id: str, who: Principal | None) -> 
 
 
 @router.get("/{cert_id}", response_model=CertificateView)
-def show(cert_id: str, session: Session = Depends(db_session, scope="function"),
+def show(cert_id: str, session: Session = UNIT_OF_WORK,
          who: Principal | None = Depends(current_principal)) -> CertificateView:
     return view_of(_certificate(session, cert_id, who))
 
 
 @router.get("/{cert_id}/qr")
 def qr(cert_id: str, kind: str = Query("svg", pattern="^(svg|png)$"),
-       session: Session = Depends(db_session, scope="function"),
+       session: Session = UNIT_OF_WORK,
        who: Principal | None = Depends(current_principal)) -> Response:
     token = service.token_of(_certificate(session, cert_id, who))
     media = "image/svg+xml" if kind == "svg" else "image/png"
@@ -93,7 +93,7 @@ def qr(cert_id: str, kind: str = Query("svg", pattern="^(svg|png)$"),
 
 
 @router.get("/{cert_id}/page", response_class=HTMLResponse)
-def page(cert_id: str, session: Session = Depends(db_session, scope="function"),
+def page(cert_id: str, session: Session = UNIT_OF_WORK,
          who: Principal | None = Depends(current_principal)) -> HTMLResponse:
     cert = _certificate(session, cert_id, who)
     return HTMLResponse(rendering.page(view_of(cert), service.token_of(cert)))

@@ -46,6 +46,13 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+# ``Depends(db_session)`` would end (commit) only after the response is sent (FastAPI's default
+# scope for a yield dependency): a client could read before the commit, or be told "done" about a
+# transaction that then fails to commit. Every route takes ``UNIT_OF_WORK`` instead, which commits
+# when the route function returns, before the response.
+UNIT_OF_WORK = Depends(db_session, scope="function")
+
+
 async def current_principal(request: Request) -> Principal | None:
     """The caller, from an API key or the session cookie; ``None`` when anonymous.
 
