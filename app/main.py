@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 
 from app import ENGINE_VERSION
 from app.errors import MianshenError
+from app.personal_data.api import router as personal_data_router
 from certs.api import router as certs_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = []
 ROUTERS.append(notifications_router)
 ROUTERS.append(certs_router)
+ROUTERS.append(personal_data_router)
 
 
 def create_app() -> FastAPI:

@@ -1,8 +1,6 @@
 """Imports every package's ``models`` so ``SQLModel.metadata`` knows all tables (Alembic and
 tests use this). Add a line here when a domain gains tables."""
 
-import app.audit.models
-import app.datahub.models  # noqa: F401
 import certs.models  # noqa: F401
 import eligibility.events.models
 import eligibility.grants.models

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.auth.deps import db_session
+from app.auth.deps import current_principal, db_session
+from app.auth.principal import Principal
 from app.errors import NotFound
+from app.personal_data.service import record_access
 from certs import rendering, repository, service
 from certs.models import Certificate
 from certs.schemas import (
@@ -36,6 +38,9 @@ def view_of(cert: Certificate) -> CertificateView:
     )
 
 
+VIEW_FIELDS = sorted(CertificateView.model_fields)
+
+
 def _certificate(session: Session, cert_id: str) -> Certificate:
     cert = repository.get_certificate(session, cert_id)
     if cert is None:
@@ -54,13 +59,25 @@ def status(issuer: str, session: Session = Depends(db_session)) -> StatusListVie
 
 
 @router.post("/verify", response_model=VerificationResult)
-def verify(request: VerifyRequest, session: Session = Depends(db_session)) -> VerificationResult:
-    return service.verify_online(session, token=request.token, cert_id=request.cert_id)
+def verify(request: VerifyRequest, session: Session = Depends(db_session),
+           principal: Principal | None = Depends(current_principal)) -> VerificationResult:
+    """Public (a verifier holds a token); a verification that reveals a holder's record is
+    recorded in the access log."""
+    checked = service.verify_online(session, token=request.token, cert_id=request.cert_id)
+    if checked.certificate is not None:
+        cert = repository.get_certificate(session, str(checked.certificate.get("id")))
+        if cert is not None:
+            record_access(session, principal, cert.subject_key, "certificate_verify",
+                          sorted(checked.certificate))
+    return checked
 
 
 @router.get("/{cert_id}", response_model=CertificateView)
-def show(cert_id: str, session: Session = Depends(db_session)) -> CertificateView:
-    return view_of(_certificate(session, cert_id))
+def show(cert_id: str, session: Session = Depends(db_session),
+         principal: Principal | None = Depends(current_principal)) -> CertificateView:
+    cert = _certificate(session, cert_id)
+    record_access(session, principal, cert.subject_key, "certificate_show", VIEW_FIELDS)
+    return view_of(cert)
 
 
 @router.get("/{cert_id}/qr")
@@ -72,6 +89,8 @@ def qr(cert_id: str, kind: str = Query("svg", pattern="^(svg|png)$"),
 
 
 @router.get("/{cert_id}/page", response_class=HTMLResponse)
-def page(cert_id: str, session: Session = Depends(db_session)) -> HTMLResponse:
+def page(cert_id: str, session: Session = Depends(db_session),
+         principal: Principal | None = Depends(current_principal)) -> HTMLResponse:
     cert = _certificate(session, cert_id)
+    record_access(session, principal, cert.subject_key, "certificate_page", VIEW_FIELDS)
     return HTMLResponse(rendering.page(view_of(cert), service.token_of(cert)))

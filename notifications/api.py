@@ -21,7 +21,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlmodel import Session
 
 from app.auth.deps import db_session
+from app.auth.principal import Principal
 from app.errors import Forbidden, ValidationFailed
+from app.personal_data.service import record_access
 from app.settings import get_settings
 from notifications import service
 from notifications.providers import PROVIDERS, ProviderKind
@@ -110,7 +112,11 @@ def batches(session: Session = Depends(db_session)) -> list[DeliveryStats]:
 def my_messages(
     subject_key: str = Depends(current_subject), session: Session = Depends(db_session)
 ) -> list[CitizenMessage]:
-    return service.citizen_messages(session, subject_key)
+    messages = service.citizen_messages(session, subject_key)
+    citizen = Principal(kind="citizen", id=subject_key, subject_key=subject_key)
+    record_access(session, citizen, subject_key, "notifications_mine",
+                  sorted(CitizenMessage.model_fields))
+    return messages
 
 
 @router.post("/mine/opt-out")

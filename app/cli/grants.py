@@ -12,6 +12,7 @@ from stdnum.cn import ric
 from app.cli.output import console, print_json
 from app.db import session_scope
 from app.errors import MianshenError
+from app.personal_data.service import cli_principal, record_access
 from app.privacy import keyring
 from eligibility.grants import repository as repo
 from eligibility.grants.context import SweepContext
@@ -42,6 +43,9 @@ def list_grants(
     key = subject_key_of(subject) if subject else None
     with session_scope() as session:
         rows = [GrantSummary.of(g) for g in repo.list_grants(session, policy, key, state, limit)]
+        if key and rows:
+            record_access(session, cli_principal(), key, "grants_list",
+                          sorted(GrantSummary.model_fields), channel="cli")
     if json_output:
         print_json([row.model_dump(mode="json") for row in rows])
         return
@@ -70,6 +74,9 @@ def show(
             payments_repo.recoveries_of_grant(session, grant_id),
             repo.decision(session, grant.decision_id) if grant.decision_id else None,
         )
+        if grant.subject_kind == "person":
+            record_access(session, cli_principal(), grant.subject_key, "grants_show",
+                          sorted(GrantDetail.model_fields), channel="cli")
     if json_output:
         print_json(detail.model_dump(mode="json"))
         return
