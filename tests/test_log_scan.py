@@ -1,0 +1,143 @@
+"""No personal data in logs: capture every log record of a full run on a small synthetic city
+(the demo's path: synth → import → sweep → grants → payments → SMS → certificates, then API
+calls that show a person's record served by uvicorn, and CLI views) with the root logger at
+DEBUG plus the Celery and uvicorn loggers, and scan them, the SMS console log and the printed
+output for every name, ID number and mobile number of the city (and their obvious variants:
+lower-case ``x``, ``+86``/spaced mobiles). Masked forms are fine. SQLAlchemy's own statement
+echo is left at WARNING (it would only show ciphertext and keys, and makes the run crawl).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from app.auth.deps import current_principal
+from app.auth.principal import Principal
+from app.cli import cli
+from app.db import engine_for
+from app.main import create_app
+from app.privacy import keyring
+from app.settings import get_settings
+from app.wiring import install_hooks
+from tests.sms_support import ServedApp
+
+LOGGERS = ("", "celery", "celery.task", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx",
+           "mianshen", "app", "eligibility", "notifications", "certs")
+QUIET = ("sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "asyncio", "httpcore",
+         "multipart", "urllib3")
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def captured(db_url: str, tmp_path: Path) -> Iterator[Capture]:
+    saved = {name: os.environ.get(name) for name in ("MIANSHEN_HOME", "MIANSHEN_DATABASE_URL")}
+    os.environ["MIANSHEN_HOME"] = str(tmp_path / "home")
+    os.environ["MIANSHEN_DATABASE_URL"] = db_url
+    get_settings.cache_clear()
+    handler = Capture()
+    levels = {name: logging.getLogger(name).level for name in (*LOGGERS, *QUIET)}
+    for name in LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logging.getLogger().removeHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
+def _personal_values(city: Path) -> set[str]:
+    """Every name, ID number and mobile of the city, with their obvious variants."""
+    values: set[str] = set()
+    for path in city.glob("*.csv"):
+        with path.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                for column, value in row.items():
+                    value = (value or "").strip()
+                    if not value:
+                        continue
+                    if column.endswith("id_number") and len(value) >= 15:
+                        values.update({value, value.lower(), value.upper()})
+                    elif column == "mobile" and len(value) >= 11:
+                        values.update({value, f"{value[:3]} {value[3:7]} {value[7:]}",
+                                       f"{value[:3]}-{value[3:7]}-{value[7:]}"})
+                    elif column.endswith("name") and column != "name_of_enterprise" and (
+                            len(value) >= 2 and path.stem != "enterprise" or
+                            column == "legal_rep_name"):
+                        values.add(value)
+    return values
+
+
+def _views(engine: Engine) -> None:
+    """Views of people's records through the API (uvicorn on 127.0.0.1)."""
+    with engine.connect() as connection:
+        cert_id, key = connection.execute(
+            text("SELECT cert_id, subject_key FROM certificate ORDER BY id LIMIT 1")).one()
+    api = create_app()
+    api.state.engine = engine
+    api.dependency_overrides[current_principal] = lambda: Principal(
+        kind="citizen", id="c-scan", subject_key=key)
+    with ServedApp(api) as served, httpx.Client(base_url=served.url, timeout=60) as client:
+        assert client.get(f"/api/v1/certs/{cert_id}/page").status_code == 200
+        assert client.post("/api/v1/certs/verify", json={"cert_id": cert_id}).status_code == 200
+        assert client.get("/api/v1/me/export").status_code == 200
+        assert client.get("/api/v1/me/access-log").status_code == 200
+        assert client.get("/api/v1/certs/no-such-id").status_code == 404
+
+
+def test_a_full_run_logs_no_personal_data(captured: Capture, tmp_path: Path) -> None:
+    install_hooks()  # what ``mianshen`` does before running a command
+    runner = CliRunner()
+    demo = runner.invoke(cli, ["demo", "--persons", "500", "--enterprises", "50", "--seed", "3"])
+    assert demo.exit_code == 0, demo.output
+    home = tmp_path / "home"
+    city = home / "demo-city"
+    engine = engine_for(os.environ["MIANSHEN_DATABASE_URL"])
+    _views(engine)
+    with engine.connect() as connection:
+        person_id = connection.execute(text(
+            "SELECT subject_key FROM benefit_grant WHERE subject_kind = 'person' LIMIT 1"
+        )).scalar_one()
+    shown = runner.invoke(cli, ["grants", "list", "--subject", person_id])
+    assert shown.exit_code == 0, shown.output
+    bad = runner.invoke(cli, ["data", "import", str(tmp_path / "missing.csv")])
+    assert bad.exit_code != 0
+
+    personal = _personal_values(city)
+    assert len(personal) > 5_000  # the scan has something to look for
+    sms_log = (home / "sms-outbox.log").read_text(encoding="utf-8")
+    assert sms_log and captured.lines
+    texts = {"logs": "\n".join(captured.lines), "sms-outbox.log": sms_log,
+             "demo output": demo.output + shown.output + bad.output}
+    found = {where: sorted(value for value in personal if value in body)[:5]
+             for where, body in texts.items()}
+    assert found == {where: [] for where in texts}, "personal data written to logs or screens"
+    assert keyring().active_kid  # the run used the configured keys
