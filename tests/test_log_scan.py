@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from app.auth.deps import current_principal
 from app.auth.principal import Principal
 from app.cli import cli
+from app.datahub.catalog import FieldType, dataset
 from app.db import engine_for
 from app.main import create_app
 from app.privacy import keyring
@@ -75,23 +76,26 @@ def captured(db_url: str, tmp_path: Path) -> Iterator[Capture]:
 
 
 def _personal_values(city: Path) -> set[str]:
-    """Every name, ID number and mobile of the city, with their obvious variants."""
+    """Every name, ID number and mobile of the city (the catalog's personal fields), with their
+    obvious variants. Addresses are personal too but never go near a log line by design; they
+    are scanned as well."""
     values: set[str] = set()
     for path in city.glob("*.csv"):
+        spec = dataset(path.stem)
+        names = {field.name for field in spec.all_fields}
         with path.open(encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                for column, value in row.items():
-                    value = (value or "").strip()
-                    if not value:
+                for column, raw in row.items():
+                    value = (raw or "").strip()
+                    if column not in names or len(value) < 2:
                         continue
-                    if column.endswith("id_number") and len(value) >= 15:
+                    field = spec.field(column)
+                    if field.type is FieldType.ID_NUMBER and len(value) >= 15:
                         values.update({value, value.lower(), value.upper()})
-                    elif column == "mobile" and len(value) >= 11:
+                    elif field.type is FieldType.MOBILE and len(value) >= 11:
                         values.update({value, f"{value[:3]} {value[3:7]} {value[7:]}",
                                        f"{value[:3]}-{value[3:7]}-{value[7:]}"})
-                    elif column.endswith("name") and column != "name_of_enterprise" and (
-                            len(value) >= 2 and path.stem != "enterprise" or
-                            column == "legal_rep_name"):
+                    elif field.personal_text:
                         values.add(value)
     return values
 
