@@ -30,7 +30,8 @@ from app.audit.models import (
 
 QUERY_CHUNK = 2000  # keys per IN list (SQLite's bound-parameter limit)
 ANY_CHUNK = 200_000  # keys per PostgreSQL array parameter
-INSERT_CHUNK = 5_000  # rows per executemany on SQLite
+INSERT_CHUNK = 5_000  # rows per executemany
+COPY_MIN_ROWS = 50  # below this a plain INSERT is cheaper than starting a COPY
 TEXT_ARRAY = postgresql.ARRAY(Text)
 
 
@@ -129,12 +130,12 @@ def insert_nodes(session: Session, nodes: Iterable[tuple[NodeKey, bytes]]) -> No
 
 def _insert(session: Session, table: Table, columns: Sequence[str],
             rows: Sequence[tuple[Any, ...]]) -> None:
-    """``COPY ... FROM STDIN`` on PostgreSQL (psycopg adapts each row in C), a Core executemany
-    elsewhere; on the caller's connection, inside the caller's transaction."""
+    """``COPY ... FROM STDIN`` for a batch on PostgreSQL (psycopg adapts each row in C), a Core
+    executemany for a few rows and on SQLite; on the caller's connection, in its transaction."""
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         names = ", ".join(f'"{column}"' for column in columns)
         raw = connection.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]

@@ -122,7 +122,9 @@ PAYLOAD_SCHEMAS: dict[EntryKind, type[EntryPayload]] = {
 _PERSONAL_FIELD_NAMES = {"name", "id_number", "mobile", "phone", "address"}
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _RESIDENT_ID = re.compile(r"\d{17}[\dXx]")
-_SUSPECT = re.compile(r'"(?:\d{17}[\dXx]|1[3-9]\d{9})"|"(?i:name|id_number|mobile|phone|address)":')
+# Quick pre-checks on canonical JSON (two cheap scans instead of one slow alternation).
+_SUSPECT_NUMBER = re.compile(r'"(?:\d{17}[\dXx]|1[3-9]\d{9})"')
+_SUSPECT_KEYS = tuple(f'"{name}":' for name in sorted(_PERSONAL_FIELD_NAMES))
 
 
 def personal_data_in(value: Any, canonical: str | None = None) -> str | None:
@@ -131,7 +133,9 @@ def personal_data_in(value: Any, canonical: str | None = None) -> str | None:
     ``canonical`` (its canonical JSON) lets the common clean case skip the walk; when given,
     the walk is over the parsed JSON, exactly what would be logged."""
     if canonical is not None:
-        if not _SUSPECT.search(canonical):
+        lowered = canonical.lower()
+        if not _SUSPECT_NUMBER.search(canonical) and not any(
+                key in lowered for key in _SUSPECT_KEYS):
             return None
         value = json.loads(canonical)
     stack: list[tuple[str, Any]] = [("payload", value)]

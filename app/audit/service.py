@@ -105,7 +105,13 @@ def append_many(session: Session,
     Payloads are validated before the lock is taken; under it, the already logged
     ``(kind, record_id)`` pairs are looked up in one query per kind, and the new entries and
     subtree nodes are written with ``COPY`` on PostgreSQL (batched ``INSERT`` on SQLite)."""
-    prepared = [batch.prepare(kind, payload) for kind, payload in items]
+    with batch.cyclic_gc_paused():
+        return _append_batch(session, [batch.prepare(kind, payload) for kind, payload in items],
+                             now)
+
+
+def _append_batch(session: Session, prepared: list[batch.Prepared],
+                  now: datetime | None) -> list[LoggedEntry]:
     if not prepared:
         return []
     head, hasher, key = _open_log(session, now or _now())
