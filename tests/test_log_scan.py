@@ -34,6 +34,7 @@ from app.main import create_app
 from app.privacy import keyring
 from app.settings import get_settings
 from app.wiring import install_hooks
+from notifications.tasks import dispatcher
 from tests.sms_support import ServedApp
 
 LOGGERS = ("", "celery", "celery.task", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx",
@@ -52,12 +53,19 @@ class Capture(logging.Handler):
         self.lines.append(self.format(record))
 
 
+def _fresh_settings() -> None:
+    """Settings and what was built from them (the SMS dispatcher holds an engine and the
+    console provider's file) follow the environment again."""
+    get_settings.cache_clear()
+    dispatcher.cache_clear()
+
+
 @pytest.fixture
 def captured(db_url: str, tmp_path: Path) -> Iterator[Capture]:
     saved = {name: os.environ.get(name) for name in ("MIANSHEN_HOME", "MIANSHEN_DATABASE_URL")}
     os.environ["MIANSHEN_HOME"] = str(tmp_path / "home")
     os.environ["MIANSHEN_DATABASE_URL"] = db_url
-    get_settings.cache_clear()
+    _fresh_settings()
     handler = Capture()
     levels = {name: logging.getLogger(name).level for name in (*LOGGERS, *QUIET)}
     for name in LOGGERS:
@@ -76,7 +84,7 @@ def captured(db_url: str, tmp_path: Path) -> Iterator[Capture]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        get_settings.cache_clear()
+        _fresh_settings()
 
 
 def _personal_values(city: Path) -> set[str]:
