@@ -12,6 +12,7 @@ from app import ENGINE_VERSION
 from app.audit.api import router as audit_router
 from app.auth.api import router as auth_router
 from app.errors import MianshenError, RateLimited
+from app.personal_data.api import router as personal_data_router
 from app.wiring import install_hooks
 from certs.api import router as certs_router
 from certs.verify.api import router as verify_router
@@ -33,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     events_router,
     policies_router,
     replay_router,
+    personal_data_router,
 ]
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from app.auth.deps import UNIT_OF_WORK, require_citizen, require_staff
 from app.auth.principal import Principal
 from app.errors import Forbidden, ValidationFailed
+from app.personal_data.service import record_access
 from app.settings import get_settings
 from notifications import service
 from notifications.providers import PROVIDERS, ProviderKind
@@ -93,7 +94,10 @@ def my_messages(
     session: Session = UNIT_OF_WORK,
 ) -> list[CitizenMessage]:
     assert who.subject_key is not None
-    return service.citizen_messages(session, who.subject_key)
+    messages = service.citizen_messages(session, who.subject_key)
+    record_access(session, who, who.subject_key, "notifications_mine",
+                  sorted(CitizenMessage.model_fields))
+    return messages
 
 
 @router.post("/mine/opt-out")

@@ -133,7 +133,7 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 _RESIDENT_ID = re.compile(r"\d{17}[\dXx]")
 # Quick pre-checks on canonical JSON (two cheap scans instead of one slow alternation).
 _SUSPECT_NUMBER = re.compile(r'"(?:\d{17}[\dXx]|1[3-9]\d{9})"')
-_SUSPECT_KEYS = tuple(f'"{name}":' for name in sorted(_PERSONAL_FIELD_NAMES))
+_SUSPECT_KEY = re.compile('"(?:' + "|".join(sorted(_PERSONAL_FIELD_NAMES)) + ')":')  # lower-cased
 
 
 def personal_data_in(value: Any, canonical: str | None = None) -> str | None:
@@ -142,9 +142,7 @@ def personal_data_in(value: Any, canonical: str | None = None) -> str | None:
     ``canonical`` (its canonical JSON) lets the common clean case skip the walk; when given,
     the walk is over the parsed JSON, exactly what would be logged."""
     if canonical is not None:
-        lowered = canonical.lower()
-        if not _SUSPECT_NUMBER.search(canonical) and not any(
-                key in lowered for key in _SUSPECT_KEYS):
+        if not _SUSPECT_NUMBER.search(canonical) and not _SUSPECT_KEY.search(canonical.lower()):
             return None
         value = json.loads(canonical)
     stack: list[tuple[str, Any]] = [("payload", value)]

@@ -18,6 +18,7 @@ from app.cli import (
     notifications,
     payments,
     policy_registry,
+    privacy,
     sweep,
     verify,
 )
@@ -45,6 +46,9 @@ cli.command("sweep")(sweep.sweep)
 cli.add_typer(grants.app, name="grants")
 cli.add_typer(payments.app, name="payments")
 cli.add_typer(events.app, name="events")
+cli.add_typer(privacy.app, name="privacy")
+cli.add_typer(privacy.keys_app, name="keys")
+audit.app.command("access")(privacy.access)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from rich.text import Text
 from app.cli.output import console, err_console, print_json
 from app.db import session_scope
 from app.errors import MianshenError
+from app.personal_data.service import cli_principal, record_access
 from app.privacy import keyring
 from certs import api, imports, rendering, repository, service
 from certs.models import CertStatus, CertType
@@ -118,6 +119,8 @@ def show(cert_id: str, json_output: bool = JSON_OPTION) -> None:
         if cert is None:
             _fail(MianshenError(f"certificate {cert_id} not found"))
         view, token = api.view_of(cert), service.token_of(cert)
+        record_access(session, cli_principal(), cert.subject_key, "certificate_show",
+                      api.VIEW_FIELDS, channel="cli")
     data = view.model_dump(mode="json") | {"token": token}
     if json_output:
         print_json(data)

@@ -239,6 +239,8 @@ def explain(
     except MianshenError as error:
         err_console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
+    if compiled.view.kind == "person":
+        _record_explained([e.subject_key for e in explanations])
     if json_output:
         print_json([e.to_dict() for e in explanations])
         return
@@ -264,6 +266,16 @@ def explain(
             f"policy version {e.run.policy_version[:16]}…, "
             f"input snapshot {e.input_snapshot_hash[:16]}…"
         )
+
+
+def _record_explained(people: list[str]) -> None:
+    """An explanation shows a person's inputs: the view goes into the access log."""
+    from app.db import session_scope
+    from app.personal_data.service import cli_principal, record_access_many
+
+    with session_scope() as session:
+        record_access_many(session, cli_principal(), people, "explain",
+                           ["inputs", "conditions", "derived"], channel="cli")
 
 
 @app.command()
