@@ -128,6 +128,11 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/policies/versions/{reference}/submit"): staff("officer"),
     ("POST", "/api/v1/policies/versions/{reference}/approve"): staff("approver"),
     ("POST", "/api/v1/policies/versions/{reference}/retire"): staff("approver"),
+    # personal data rights and the access log (app/personal_data/api.py)
+    ("GET", "/api/v1/me/access-log"): CitizenOwned(),
+    ("GET", "/api/v1/me/export"): CitizenOwned(),
+    ("POST", "/api/v1/me/refuse-automation"): CitizenOwned(),
+    ("GET", "/api/v1/privacy/access"): staff("auditor"),
 }
 
 PATH_VALUES = {

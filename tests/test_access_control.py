@@ -21,6 +21,7 @@ from app.auth.apikeys import SCOPES
 from app.auth.principal import STAFF_ROLES, Principal
 from app.db import session_scope
 from app.main import create_app
+from app.personal_data.service import record_access
 from certs import service as certs_service
 from certs.models import CertType
 from notifications import service as sms_service
@@ -211,6 +212,38 @@ def _my_opt_out(engine: Engine, client: httpx.Client, callers: Callers) -> None:
     with engine.connect() as connection:
         keys = connection.execute(text("SELECT subject_key FROM sms_opt_out")).scalars().all()
     assert keys == [a] and b not in keys
+
+
+@owned("GET", "/api/v1/me/access-log")
+def _my_access_log(engine: Engine, client: httpx.Client, callers: Callers) -> None:
+    a, b, as_a, _as_b = _two_citizens(engine, callers)
+    officer = Principal(kind="staff", id="officer-1", roles=frozenset({"officer"}))
+    with session_scope(engine) as session:
+        record_access(session, officer, a, "grants_show", ["state"])
+        record_access(session, officer, b, "grants_show", ["state"])
+        record_access(session, officer, b, "certificate_show", ["holder"])
+    mine = client.get("/api/v1/me/access-log", headers=as_a.headers)
+    assert mine.status_code == 200
+    assert [(r["subject_key"], r["purpose"]) for r in mine.json()] == [(a, "grants_show")]
+
+
+@owned("GET", "/api/v1/me/export")
+def _my_export(engine: Engine, client: httpx.Client, callers: Callers) -> None:
+    _a, b, as_a, _as_b = _two_citizens(engine, callers)
+    export = client.get("/api/v1/me/export", headers=as_a.headers)
+    assert export.status_code == 200
+    assert "陈大文" in export.text and "林美玲" not in export.text and b not in export.text
+
+
+@owned("POST", "/api/v1/me/refuse-automation")
+def _my_refusal(engine: Engine, client: httpx.Client, callers: Callers) -> None:
+    a, _b, as_a, _as_b = _two_citizens(engine, callers)
+    answer = client.post("/api/v1/me/refuse-automation", headers=as_a.headers)
+    assert answer.status_code == 200 and answer.json()["subject_key"] == a
+    with engine.connect() as connection:
+        keys = connection.execute(
+            text("SELECT subject_key FROM automation_refusal")).scalars().all()
+    assert keys == [a]
 
 
 def _certificate_of(engine: Engine, subject_key: str) -> str:

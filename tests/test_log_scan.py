@@ -126,7 +126,8 @@ def _views(engine: Engine) -> None:
         assert client.post("/api/v1/certs/verify", json={"cert_id": cert_id}).status_code == 200
         assert client.get("/api/v1/me/export").status_code == 200
         assert client.get("/api/v1/me/access-log").status_code == 200
-        assert client.get("/api/v1/certs/no-such-id").status_code == 404
+        # a citizen is not told whether someone else's certificate id exists
+        assert client.get("/api/v1/certs/no-such-id").status_code == 403
 
 
 PUBLIC_COLUMNS = {("enterprise", "name")}  # a company's registered name is public

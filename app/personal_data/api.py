@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_citizen, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_citizen, require_staff
 from app.auth.principal import Principal
 from app.errors import ValidationFailed
 from app.personal_data import export, service
@@ -22,7 +22,7 @@ router = APIRouter(tags=["privacy"])
 
 @router.get("/me/access-log")
 def my_access_log(principal: Principal = Depends(require_citizen),
-                  session: Session = Depends(db_session)) -> list[AccessRecord]:
+                  session: Session = UNIT_OF_WORK) -> list[AccessRecord]:
     """Who viewed my record, when and why (newest first)."""
     assert principal.subject_key is not None
     return service.access_log(session, principal.subject_key)
@@ -31,7 +31,7 @@ def my_access_log(principal: Principal = Depends(require_citizen),
 @router.get("/me/export")
 def my_export(
     archive: bool = Query(False, alias="zip", description="a zip with export.json and a readme"),
-    principal: Principal = Depends(require_citizen), session: Session = Depends(db_session),
+    principal: Principal = Depends(require_citizen), session: Session = UNIT_OF_WORK,
 ) -> Response:
     """Everything held about me, decrypted (PIPL); other people's data is left out."""
     assert principal.subject_key is not None
@@ -45,7 +45,7 @@ def my_export(
 
 @router.post("/me/refuse-automation")
 def refuse_automation(principal: Principal = Depends(require_citizen),
-                      session: Session = Depends(db_session)) -> RefusalReceipt:
+                      session: Session = UNIT_OF_WORK) -> RefusalReceipt:
     """PIPL art. 24: my cases go to an officer instead of being decided automatically."""
     assert principal.subject_key is not None
     return service.refuse_automated_decisions(session, principal.subject_key)
@@ -57,7 +57,7 @@ def access_log(
     viewer: str | None = Query(None, max_length=64, description="viewer id"),
     since: datetime | None = Query(None),
     limit: int = Query(500, ge=1, le=5000),
-    session: Session = Depends(db_session),
+    session: Session = UNIT_OF_WORK,
 ) -> list[AccessRecord]:
     """Who viewed whose record: by subject, or everything one viewer looked at."""
     if subject:
