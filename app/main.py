@@ -1,15 +1,17 @@
-"""FastAPI application factory: one error format, routers from each domain's ``api`` module.
+"""FastAPI application factory: one error format, API routers from each domain's ``api`` module
+under ``/api/v1``, and the server-rendered pages (``app.web``) next to them.
 
-Domains add their router to ``ROUTERS``; everything is mounted under ``/api/v1``.
+Domains add their router to ``ROUTERS``; portals add their page router to ``PAGE_ROUTERS``.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 
 from app import ENGINE_VERSION
-from app.errors import MianshenError
+from app.web import errors as web_errors
+from app.web.pages import mount_static
+from app.web.pages import router as public_pages
 from certs.api import router as certs_router
 from notifications.api import router as notifications_router
 
@@ -17,16 +19,13 @@ ROUTERS: list[APIRouter] = []
 ROUTERS.append(notifications_router)
 ROUTERS.append(certs_router)
 
+PAGE_ROUTERS: list[APIRouter] = []
+PAGE_ROUTERS.append(public_pages)
+
 
 def create_app() -> FastAPI:
     api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
-
-    @api.exception_handler(MianshenError)
-    async def _business_error(_request: Request, error: MianshenError) -> JSONResponse:
-        return JSONResponse(
-            status_code=error.status_code,
-            content={"error": {"code": type(error).__name__, "message": error.user_message}},
-        )
+    web_errors.install(api)
 
     @api.get("/api/v1/health")
     def health() -> dict[str, str]:
@@ -34,4 +33,7 @@ def create_app() -> FastAPI:
 
     for router in ROUTERS:
         api.include_router(router, prefix="/api/v1")
+    for router in PAGE_ROUTERS:
+        api.include_router(router)
+    mount_static(api)
     return api
