@@ -9,18 +9,24 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from app import ENGINE_VERSION
+from app.audit.api import router as audit_router
 from app.web import errors as web_errors
 from app.web.pages import mount_static
 from app.web.pages import router as public_pages
 from certs.api import router as certs_router
+from eligibility.grants.api import router as grants_router
+from eligibility.payments.api import router as payments_router
 from notifications.api import router as notifications_router
 
-ROUTERS: list[APIRouter] = []
-ROUTERS.append(notifications_router)
-ROUTERS.append(certs_router)
+ROUTERS: list[APIRouter] = [
+    notifications_router,
+    certs_router,
+    grants_router,
+    payments_router,
+    audit_router,
+]
 
-PAGE_ROUTERS: list[APIRouter] = []
-PAGE_ROUTERS.append(public_pages)
+PAGE_ROUTERS: list[APIRouter] = [public_pages]
 
 
 def create_app() -> FastAPI:

@@ -107,3 +107,14 @@ def mask_mobile(mobile: str) -> str:
 def mask_name(name: str) -> str:
     """``陈大文`` → ``陈**``; keeps the surname only."""
     return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def subject_key_of(subject: str) -> str:
+    """What staff type to name a subject: an ID number becomes its pseudonymous key; a USCC or
+    a subject key is used as given."""
+    from stdnum.cn import ric
+
+    value = subject.strip().upper()
+    if len(value) == 18 and ric.is_valid(value):
+        return keyring().subject_key(value)
+    return subject.strip()

@@ -203,3 +203,10 @@ def tree_head_of_size(session: Session, tree_size: int) -> AuditTreeHead | None:
     statement = select(AuditTreeHead).where(AuditTreeHead.tree_size == tree_size).order_by(
         col(AuditTreeHead.id).desc())
     return session.exec(statement.limit(1)).first()
+
+
+def recent_tree_heads(session: Session, limit: int) -> list[AuditTreeHead]:
+    statement = select(AuditTreeHead).order_by(
+        col(AuditTreeHead.tree_size).desc(), col(AuditTreeHead.id).desc()
+    )
+    return list(session.exec(statement.limit(limit)))

@@ -7,27 +7,18 @@ from datetime import date, datetime
 
 import typer
 from rich.table import Table
-from stdnum.cn import ric
 
 from app.cli.output import console, print_json
 from app.db import session_scope
 from app.errors import MianshenError
-from app.privacy import keyring
+from app.privacy import subject_key_of
 from eligibility.grants import repository as repo
 from eligibility.grants.context import SweepContext
+from eligibility.grants.queries import grant_detail
 from eligibility.grants.review import decide_review, open_reviews
-from eligibility.grants.schemas import GrantDetail, GrantSummary
-from eligibility.payments import repository as payments_repo
+from eligibility.grants.schemas import GrantSummary
 
 app = typer.Typer(help="Grants: list, show, review queue.", no_args_is_help=True)
-
-
-def subject_key_of(subject: str) -> str:
-    """An ID number becomes its pseudonymous key; a USCC or a key is used as given."""
-    value = subject.strip().upper()
-    if len(value) == 18 and ric.is_valid(value):
-        return keyring().subject_key(value)
-    return subject.strip()
 
 
 @app.command("list")
@@ -60,16 +51,10 @@ def show(
 ) -> None:
     """A grant with its state history, amount schedule, ledger, recoveries and decision."""
     with session_scope() as session:
-        grant = repo.get_grant(session, grant_id)
-        if grant is None:
-            console.print(f"[red]grant {grant_id} not found[/red]")
-            raise typer.Exit(1)
-        detail = GrantDetail.build(
-            grant, repo.grant_events(session, grant_id), repo.grant_amounts(session, grant_id),
-            payments_repo.ledger_of_grant(session, grant_id),
-            payments_repo.recoveries_of_grant(session, grant_id),
-            repo.decision(session, grant.decision_id) if grant.decision_id else None,
-        )
+        detail = grant_detail(session, grant_id)
+    if detail is None:
+        console.print(f"[red]grant {grant_id} not found[/red]")
+        raise typer.Exit(1)
     if json_output:
         print_json(detail.model_dump(mode="json"))
         return

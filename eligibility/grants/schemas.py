@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from eligibility.grants.models import Decision, Grant, GrantAmount, GrantEvent
+from eligibility.grants.models import Decision, Grant, GrantAmount, GrantEvent, ReviewItem
 from eligibility.payments.models import Payment, RecoveryItem
 
 
@@ -85,3 +85,40 @@ class GrantDetail(GrantSummary):
         ]
         detail.decision = DecisionProvenance.of(decision) if decision else None
         return detail
+
+
+class DecisionView(DecisionProvenance):
+    """A decision as staff see it: provenance plus whom it concerns and whether it is current."""
+
+    subject_kind: str
+    subject_key: str
+    seq: int
+    is_current: bool
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionView:
+        values = DecisionProvenance.of(decision).model_dump()
+        values.update(subject_kind=decision.subject_kind, subject_key=decision.subject_key,
+                      seq=decision.seq, is_current=decision.is_current)
+        return cls.model_validate(values)
+
+
+class ReviewItemView(BaseModel):
+    id: int
+    grant_id: int
+    kind: str
+    reasons: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    officer: str | None
+    note: str | None
+
+    @classmethod
+    def of(cls, item: ReviewItem) -> ReviewItemView:
+        return cls.model_validate(item, from_attributes=True)
+
+
+class ReviewDecisionRequest(BaseModel):
+    approve: bool
+    note: str = Field(default="", max_length=2000)

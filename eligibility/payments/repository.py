@@ -105,3 +105,22 @@ def recoveries_of_grant(session: Session, grant_id: int) -> list[RecoveryItem]:
 def totals(connection: Connection) -> dict[str, int]:
     statement = select(PAYMENT.c.status, func.sum(PAYMENT.c.amount_fen)).group_by(PAYMENT.c.status)
     return {row[0]: int(row[1] or 0) for row in connection.execute(statement)}
+
+
+def payments_page(session: Session, *, after_id: int, limit: int, grant_id: int | None = None,
+                  period: str | None = None, status: str | None = None,
+                  subject_key: str | None = None) -> list[Payment]:
+    statement = orm_select(Payment).where(col(Payment.id) > after_id)
+    if grant_id is not None:
+        statement = statement.where(col(Payment.grant_id) == grant_id)
+    if period:
+        statement = statement.where(col(Payment.period) == period)
+    if status:
+        statement = statement.where(col(Payment.status) == status)
+    if subject_key:
+        statement = statement.where(col(Payment.subject_key) == subject_key)
+    return list(session.exec(statement.order_by(col(Payment.id)).limit(limit)).all())
+
+
+def batches(session: Session) -> list[PaymentBatch]:
+    return list(session.exec(orm_select(PaymentBatch).order_by(col(PaymentBatch.period).desc())))
