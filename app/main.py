@@ -10,6 +10,10 @@ from fastapi import APIRouter, FastAPI
 
 from app import ENGINE_VERSION
 from app.audit.api import router as audit_router
+from app.citizen.api import router as citizen_api
+from app.citizen.pages import router as citizen_pages
+from app.enterprise.api import router as enterprise_api
+from app.enterprise.pages import router as enterprise_pages
 from app.web import errors as web_errors
 from app.web.pages import mount_static
 from app.web.pages import router as public_pages
@@ -24,9 +28,11 @@ ROUTERS: list[APIRouter] = [
     grants_router,
     payments_router,
     audit_router,
+    citizen_api,
+    enterprise_api,
 ]
 
-PAGE_ROUTERS: list[APIRouter] = [public_pages]
+PAGE_ROUTERS: list[APIRouter] = [public_pages, citizen_pages, enterprise_pages]
 
 
 def create_app() -> FastAPI:
