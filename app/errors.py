@@ -30,3 +30,15 @@ class Forbidden(MianshenError):
 
 class ValidationFailed(MianshenError):
     status_code = 422
+
+
+class RateLimited(MianshenError):
+    """Too many requests; ``retry_after_seconds`` becomes the ``Retry-After`` header."""
+
+    status_code = 429
+
+    def __init__(
+        self, message: str, user_message: str | None = None, retry_after_seconds: int = 1
+    ) -> None:
+        super().__init__(message, user_message)
+        self.retry_after_seconds = max(1, retry_after_seconds)

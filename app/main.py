@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from app import ENGINE_VERSION
 from app.audit.api import router as audit_router
+from app.auth.api import router as auth_router
 from app.citizen.api import router as citizen_api
 from app.citizen.pages import router as citizen_pages
 from app.enterprise.api import router as enterprise_api
@@ -17,12 +18,14 @@ from app.enterprise.pages import router as enterprise_pages
 from app.web import errors as web_errors
 from app.web.pages import mount_static
 from app.web.pages import router as public_pages
+from app.web.signin import router as signin_pages
 from certs.api import router as certs_router
 from eligibility.grants.api import router as grants_router
 from eligibility.payments.api import router as payments_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = [
+    auth_router,
     notifications_router,
     certs_router,
     grants_router,
@@ -32,7 +35,7 @@ ROUTERS: list[APIRouter] = [
     enterprise_api,
 ]
 
-PAGE_ROUTERS: list[APIRouter] = [public_pages, citizen_pages, enterprise_pages]
+PAGE_ROUTERS: list[APIRouter] = [public_pages, signin_pages, citizen_pages, enterprise_pages]
 
 
 def create_app() -> FastAPI:

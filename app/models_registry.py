@@ -2,6 +2,7 @@
 tests use this). Add a line here when a domain gains tables."""
 
 import app.audit.models
+import app.auth.models
 import app.datahub.models
 import app.portal.models  # noqa: F401
 import certs.models  # noqa: F401

@@ -63,6 +63,35 @@ class SmsSettings(BaseModel):
     hotline: str = "12345"
 
 
+class AuthSettings(BaseModel):
+    """Sign-in and API keys, set as ``MIANSHEN_AUTH__<FIELD>`` (``MIANSHEN_AUTH__COOKIE_SECURE``).
+
+    Sessions expire after ``session_absolute_minutes`` whatever happens and after
+    ``session_idle_minutes`` without a request. Wrong staff passwords lock the account
+    (``login_max_failures`` → ``login_lock_minutes``); one-time codes live ``code_ttl_seconds``,
+    allow ``code_max_attempts`` guesses, and ``identity_max_failures`` wrong codes lock the ID
+    number or USCC for ``identity_lock_minutes``. API keys resolved from the database are cached
+    in-process for ``api_key_cache_seconds`` (the most a revocation can lag).
+    """
+
+    cookie_name: str = "mianshen_session"
+    cookie_secure: bool = False
+    session_absolute_minutes: int = 12 * 60
+    session_idle_minutes: int = 30
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    code_ttl_seconds: int = 300
+    code_max_attempts: int = 5
+    code_resend_seconds: int = 60
+    identity_max_failures: int = 10
+    identity_lock_minutes: int = 30
+    ip_code_requests_per_minute: int = 10
+    ip_sign_ins_per_minute: int = 30
+    api_key_cache_seconds: float = 3.0
+    api_key_default_rate: int = 100
+    sms_sign_name: str = "免申即享"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MIANSHEN_", env_file=".env", extra="ignore", env_nested_delimiter="__"
@@ -92,6 +121,7 @@ class Settings(BaseSettings):
     backpay_months: int = 12  # how far back missed periods are paid when data arrives late
     review_amount_threshold_fen: int = 1_000_000  # grants above this go to manual review
     sms: SmsSettings = SmsSettings()
+    auth: AuthSettings = AuthSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -1,7 +1,11 @@
 """HTTP routes of the e-certificate domain (mounted under ``/api/v1/certs``): published issuer
 keys, per-issuer signed status lists, verification of a token or certificate id, and a
-certificate's page and QR code. Handlers only parse, call ``service`` and answer. Department
-API keys with scopes are not implemented yet: these routes are public read/verify endpoints.
+certificate's page and QR code. Handlers only parse, call ``service`` and answer.
+
+Access: issuer keys, status lists and verification of a signed token are public (anyone holding
+a QR code may check it). Looking a certificate up by its id (verify by id, show, QR, page) is
+for its holder (citizen or enterprise), staff, or — verify by id only — a department system
+whose API key carries ``verify:status``; ids are structured and guessable, tokens are not.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.auth.deps import db_session
-from app.errors import NotFound
+from app.auth.deps import current_principal, db_session, ensure_owner_or_staff
+from app.auth.principal import Principal
+from app.errors import Forbidden, NotFound
 from certs import rendering, repository, service
 from certs.models import Certificate
 from certs.schemas import (
@@ -23,7 +28,7 @@ from certs.schemas import (
 )
 
 router = APIRouter(prefix="/certs", tags=["certs"])
-
+VERIFY_BY_ID_SCOPE = "verify:status"
 
 
 def view_of(cert: Certificate) -> CertificateView:
@@ -36,8 +41,10 @@ def view_of(cert: Certificate) -> CertificateView:
     )
 
 
-def _certificate(session: Session, cert_id: str) -> Certificate:
+def _certificate(session: Session, cert_id: str, who: Principal | None) -> Certificate:
+    """The certificate, if ``who`` may see it (a missing one answers 404 only to staff)."""
     cert = repository.get_certificate(session, cert_id)
+    ensure_owner_or_staff(who, cert.subject_key if cert else "")
     if cert is None:
         raise NotFound(f"certificate {cert_id} not found", service.MESSAGES["not_found"])
     return cert
@@ -54,24 +61,39 @@ def status(issuer: str, session: Session = Depends(db_session)) -> StatusListVie
 
 
 @router.post("/verify", response_model=VerificationResult)
-def verify(request: VerifyRequest, session: Session = Depends(db_session)) -> VerificationResult:
+def verify(request: VerifyRequest, session: Session = Depends(db_session),
+           who: Principal | None = Depends(current_principal)) -> VerificationResult:
+    if request.token is None and request.cert_id is not None:
+        _may_verify_by_id(session, request.cert_id, who)
     return service.verify_online(session, token=request.token, cert_id=request.cert_id)
 
 
+def _may_verify_by_id(session: Session, cert_id: str, who: Principal | None) -> None:
+    if who is not None and who.kind == "department":
+        if not who.has_role(VERIFY_BY_ID_SCOPE):
+            raise Forbidden(f"API key scope required: {VERIFY_BY_ID_SCOPE}", "接口权限不足")
+        return
+    cert = repository.get_certificate(session, cert_id)
+    ensure_owner_or_staff(who, cert.subject_key if cert else "")
+
+
 @router.get("/{cert_id}", response_model=CertificateView)
-def show(cert_id: str, session: Session = Depends(db_session)) -> CertificateView:
-    return view_of(_certificate(session, cert_id))
+def show(cert_id: str, session: Session = Depends(db_session),
+         who: Principal | None = Depends(current_principal)) -> CertificateView:
+    return view_of(_certificate(session, cert_id, who))
 
 
 @router.get("/{cert_id}/qr")
 def qr(cert_id: str, kind: str = Query("svg", pattern="^(svg|png)$"),
-       session: Session = Depends(db_session)) -> Response:
-    token = service.token_of(_certificate(session, cert_id))
+       session: Session = Depends(db_session),
+       who: Principal | None = Depends(current_principal)) -> Response:
+    token = service.token_of(_certificate(session, cert_id, who))
     media = "image/svg+xml" if kind == "svg" else "image/png"
     return Response(rendering.qr_code(token, kind), media_type=media)
 
 
 @router.get("/{cert_id}/page", response_class=HTMLResponse)
-def page(cert_id: str, session: Session = Depends(db_session)) -> HTMLResponse:
-    cert = _certificate(session, cert_id)
+def page(cert_id: str, session: Session = Depends(db_session),
+         who: Principal | None = Depends(current_principal)) -> HTMLResponse:
+    cert = _certificate(session, cert_id, who)
     return HTMLResponse(rendering.page(view_of(cert), service.token_of(cert)))

@@ -5,9 +5,9 @@ opt-out.
 Receipts are authenticated by the shared callback token (``MIANSHEN_SMS__CALLBACK_TOKEN``):
 either ``?token=`` in the callback URL configured at the provider (Aliyun and Tencent push
 without signing), ``Authorization: Bearer``, or ``X-Mianshen-Signature: sha256=<hex>``, the
-HMAC-SHA256 of the raw body. Officer and citizen routes take a bearer token minted by
-:func:`access_token` (an HMAC of the scope under the blind-index key) until the application
-has its own sign-in; the route handlers only parse, call the service and answer.
+HMAC-SHA256 of the raw body. Statistics need a staff session (officer, auditor or admin); a
+citizen's messages and opt-out need a citizen session and only ever reach the signed-in
+citizen's own subject key. The route handlers only parse, call the service and answer.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import hmac
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import Session
 
-from app.auth.deps import db_session
+from app.auth.deps import db_session, require_citizen, require_staff
+from app.auth.principal import Principal
+from app.db import committed
 from app.errors import Forbidden, ValidationFailed
 from app.settings import get_settings
 from notifications import service
@@ -28,33 +30,11 @@ from notifications.providers import PROVIDERS, ProviderKind
 from notifications.schemas import CitizenMessage, DeliveryStats, ReceiptReport
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-
-
-
-def access_token(scope: str) -> str:
-    """Bearer token for ``officer`` or ``citizen:<subject_key>``."""
-    key = get_settings().blind_index_key.get_secret_value().encode()
-    return hmac.new(key, f"notifications:{scope}".encode(), hashlib.sha256).hexdigest()
+OFFICERS = require_staff("officer", "auditor", "admin")
 
 
 def _bearer(authorization: str | None) -> str:
     return (authorization or "").removeprefix("Bearer ").strip()
-
-
-def require_officer(authorization: str | None = Header(default=None)) -> None:
-    if not hmac.compare_digest(_bearer(authorization), access_token("officer")):
-        raise Forbidden("officer token required", "需要政策专员身份")
-
-
-def current_subject(
-    authorization: str | None = Header(default=None),
-    x_subject_key: str = Header(default="", max_length=32),
-) -> str:
-    if not x_subject_key or not hmac.compare_digest(
-        _bearer(authorization), access_token(f"citizen:{x_subject_key}")
-    ):
-        raise Forbidden("citizen token required", "请先登录")
-    return x_subject_key
 
 
 def _receipt_authorised(request: Request, raw: bytes) -> bool:
@@ -94,27 +74,30 @@ def _acknowledgement(provider: ProviderKind, report: ReceiptReport) -> dict[str,
     return report.model_dump()
 
 
-@router.get("/stats", dependencies=[Depends(require_officer)])
+@router.get("/stats", dependencies=[Depends(OFFICERS)])
 def stats(
     batch_ref: str | None = Query(default=None), session: Session = Depends(db_session)
 ) -> DeliveryStats:
     return service.delivery_stats(session, batch_ref)
 
 
-@router.get("/batches", dependencies=[Depends(require_officer)])
+@router.get("/batches", dependencies=[Depends(OFFICERS)])
 def batches(session: Session = Depends(db_session)) -> list[DeliveryStats]:
     return service.batch_stats(session)
 
 
 @router.get("/mine")
 def my_messages(
-    subject_key: str = Depends(current_subject), session: Session = Depends(db_session)
+    who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
 ) -> list[CitizenMessage]:
-    return service.citizen_messages(session, subject_key)
+    assert who.subject_key is not None
+    return service.citizen_messages(session, who.subject_key)
 
 
 @router.post("/mine/opt-out")
 def my_opt_out(
-    subject_key: str = Depends(current_subject), session: Session = Depends(db_session)
+    who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
 ) -> dict[str, bool]:
-    return {"opted_out": service.opt_out(session, subject_key, "citizen") or True}
+    assert who.subject_key is not None
+    return committed(session, {"opted_out": service.opt_out(session, who.subject_key,
+                                                            "citizen") or True})

@@ -98,3 +98,15 @@ def redis_url() -> Iterator[str]:
     client.flushdb()
     yield REDIS_URL
     client.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def fresh_auth() -> Iterator[None]:
+    """Settings, throttle counters and the API key cache start clean in every test."""
+    from app.auth import apikeys, throttle
+    from app.settings import get_settings
+
+    yield
+    get_settings.cache_clear()
+    throttle._throttle_for.cache_clear()
+    apikeys.forget_cached_keys()

@@ -13,6 +13,7 @@ from app.main import create_app
 from app.privacy import keyring
 from certs import service
 from certs.models import DEPARTMENTS, CertType
+from tests.auth_support import bearer, citizen, new_key, session_cookie
 from tests.sms_support import ServedApp
 
 
@@ -26,17 +27,23 @@ def test_verify_revoke_and_offline_keys_over_http(engine: Engine) -> None:
     api = create_app()
     api.state.engine = engine
     code = DEPARTMENTS["transport"].code
-    with ServedApp(api) as served, httpx.Client(base_url=served.url, timeout=10) as client:
+    holder_cookies, _csrf = session_cookie(engine, citizen(keyring().subject_key(
+        "370602195001011234")))
+    key = bearer(new_key(engine, "verify:status"))
+    with ServedApp(api) as served, httpx.Client(base_url=served.url, timeout=10) as client, \
+            httpx.Client(base_url=served.url, timeout=10, cookies=holder_cookies) as holder:
         issuers = client.get("/api/v1/certs/issuers").json()
         status = client.get(f"/api/v1/certs/status/{code}").json()
         assert service.verify_token(token, issuers, {code: status["token"]}).valid
         first = client.post("/api/v1/certs/verify", json={"token": token}).json()
         assert first["valid"] and first["message"] == "证照有效"
-        by_id = client.post("/api/v1/certs/verify", json={"cert_id": cert_id}).json()
-        assert by_id["valid"]
-        svg = client.get(f"/api/v1/certs/{cert_id}/qr")
+        by_id = client.post("/api/v1/certs/verify", json={"cert_id": cert_id}, headers=key)
+        assert by_id.json()["valid"]
+        assert client.post("/api/v1/certs/verify", json={"cert_id": cert_id}).status_code == 401
+        assert client.get(f"/api/v1/certs/{cert_id}/qr").status_code == 401
+        svg = holder.get(f"/api/v1/certs/{cert_id}/qr")
         assert svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.content
-        page = client.get(f"/api/v1/certs/{cert_id}/page").text
+        page = holder.get(f"/api/v1/certs/{cert_id}/page").text
         assert "敬老乘车卡" in page and "张**" in page and "张建国" not in page
         with session_scope(engine) as session:
             service.revoke_for_subject(session, keyring().subject_key("370602195001011234"),
@@ -45,7 +52,8 @@ def test_verify_revoke_and_offline_keys_over_http(engine: Engine) -> None:
         assert replay["outcome"] == "revoked" and not replay["valid"]
         fresh = client.get(f"/api/v1/certs/status/{code}").json()["token"]
         assert service.verify_token(token, issuers, {code: fresh}).outcome == "revoked"
-        missing = client.post("/api/v1/certs/verify", json={"cert_id": "1.2.156.3005.2.X"})
+        missing = client.post("/api/v1/certs/verify", json={"cert_id": "1.2.156.3005.2.X"},
+                              headers=key)
         assert missing.json()["outcome"] == "not_found"
         empty = client.post("/api/v1/certs/verify", json={})
         assert empty.status_code == 422

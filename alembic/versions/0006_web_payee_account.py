@@ -4,7 +4,7 @@ The bank account a citizen or enterprise confirms for a grant whose policy asks 
 (process confirmation: bank_account); account number and holder encrypted.
 
 Revision ID: 0006_web
-Revises: 0005
+Revises: 0006_auth
 Create Date: 2026-11-22 19:05:00
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006_web"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,18 +5,33 @@ Routes declare what they need — ``Depends(require_staff("officer"))``,
 ``Depends(require_scope("verify:person"))`` — and ownership checks compare
 ``principal.subject_key`` with the record's subject.
 Tests may replace :func:`current_principal` through ``app.dependency_overrides``.
+
+The caller is found from ``Authorization: Bearer msk_...`` (a department API key) or the
+session cookie (staff, citizens, enterprises). A cookie-authenticated unsafe request
+(POST, PUT, PATCH, DELETE) must carry the session's CSRF token in the ``X-CSRF-Token`` header or
+a ``csrf_token`` form field, else it is refused with 403.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+from app.auth import apikeys, sessions
 from app.auth.principal import Principal
+from app.auth.tokens import csrf_token_for
 from app.db import get_engine, session_scope
 from app.errors import Forbidden, Unauthenticated
+from app.settings import get_settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -25,17 +40,43 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def current_principal(request: Request) -> Principal | None:
-    """The caller, from the session cookie or an API key; ``None`` when anonymous.
+async def current_principal(
+    request: Request, session: Session = Depends(db_session)
+) -> Principal | None:
+    """The caller, from an API key or the session cookie; ``None`` when anonymous."""
+    if hasattr(request.state, "principal"):
+        principal: Principal | None = request.state.principal
+        return principal
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credential.strip():
+        principal = await run_in_threadpool(apikeys.authenticate, session, credential.strip())
+    else:
+        token = request.cookies.get(get_settings().auth.cookie_name, "")
+        principal = await run_in_threadpool(sessions.resolve_session, session, token)
+        if principal is not None and request.method not in SAFE_METHODS:
+            await _check_csrf(request, token)
+    request.state.principal = principal
+    return principal
 
-    Filled in by the sign-in implementation (``request.state.principal``)."""
-    return getattr(request.state, "principal", None)
+
+async def _check_csrf(request: Request, session_token: str) -> None:
+    presented = request.headers.get(CSRF_HEADER, "")
+    if not presented and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        field = (await request.form()).get(CSRF_FIELD)
+        presented = field if isinstance(field, str) else ""
+    if not presented or not hmac.compare_digest(presented, csrf_token_for(session_token)):
+        raise Forbidden("CSRF token missing or wrong", "页面已过期,请刷新后重试")
 
 
 def _signed_in(principal: Principal | None) -> Principal:
     if principal is None:
         raise Unauthenticated("sign-in required", "请先登录")
     return principal
+
+
+def require_signed_in(principal: Principal | None = Depends(current_principal)) -> Principal:
+    """Anyone signed in, of any kind (for example logout and "who am I")."""
+    return _signed_in(principal)
 
 
 def require_staff(*roles: str) -> Callable[..., Principal]:
@@ -48,6 +89,7 @@ def require_staff(*roles: str) -> Callable[..., Principal]:
             raise Forbidden(f"staff role required: {wanted}", "您没有权限执行此操作")
         return who
 
+    dependency.required_roles = roles  # type: ignore[attr-defined]
     return dependency
 
 
@@ -74,4 +116,19 @@ def require_scope(scope: str) -> Callable[..., Principal]:
             raise Forbidden(f"API key scope required: {scope}", "接口权限不足")
         return who
 
+    dependency.required_scope = scope  # type: ignore[attr-defined]
     return dependency
+
+
+def ensure_owner_or_staff(
+    principal: Principal | None, subject_key: str, *staff_roles: str
+) -> Principal:
+    """For a record of ``subject_key``: its own citizen or enterprise, or staff (with any of
+    ``staff_roles`` when named). 401 when anonymous, 403 otherwise — the same 403 whether the
+    record belongs to someone else or the caller has the wrong kind, so nothing is revealed."""
+    who = _signed_in(principal)
+    if who.kind in ("citizen", "enterprise") and who.owns(subject_key):
+        return who
+    if who.kind == "staff" and (not staff_roles or who.has_role(*staff_roles)):
+        return who
+    raise Forbidden("not the record's owner nor staff", "您无权查看此记录")

@@ -13,8 +13,8 @@ from app.auth.deps import db_session, require_citizen
 from app.auth.principal import Principal
 from app.citizen import service
 from app.citizen.schemas import PaymentView, ProfileView, RefusalView
+from app.db import committed
 from app.portal.api import add_benefit_api_routes
-from app.portal.edge import committed
 from app.portal.schemas import BenefitView
 from certs import rendering
 from certs import service as certs_service

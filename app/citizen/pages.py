@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app.auth.deps import db_session, require_citizen
 from app.auth.principal import Principal
 from app.citizen import service
-from app.portal.edge import committed
+from app.db import committed
 from app.portal.labels import CERT_STATUSES_ZH
 from app.portal.pages import add_benefit_routes, page_renderer
 from app.web.nav import NavItem, register

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from app.cli import (
+    access,
     audit,
     certs,
     data,
@@ -28,6 +29,8 @@ cli = typer.Typer(
     add_completion=False,
 )
 cli.add_typer(db.app, name="db")
+cli.add_typer(access.apikeys, name="apikeys")
+cli.add_typer(access.users, name="users")
 cli.add_typer(data.app, name="data")
 cli.add_typer(notifications.app, name="notifications")
 cli.add_typer(notifications.sms_app, name="sms")

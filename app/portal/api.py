@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.auth.deps import db_session
 from app.auth.principal import Principal
-from app.portal.edge import committed
+from app.db import committed
 from app.portal.pages import PortalService
 from app.portal.schemas import (
     GRANT_ID,

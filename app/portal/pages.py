@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 from app.auth.deps import db_session
 from app.auth.principal import Principal
+from app.db import committed
 from app.errors import MianshenError
-from app.portal.edge import committed
 from app.portal.forms import bank_account
 from app.portal.schemas import (
     GRANT_ID,

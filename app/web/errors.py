@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from app.errors import MianshenError, Unauthenticated
+from app.errors import MianshenError, RateLimited
 from app.web.nav import LOGIN_PATHS, audience_of
 from app.web.templating import render
 
@@ -32,21 +32,25 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def respond(request: Request, status: int, code: str, message: str) -> Response:
+def respond(request: Request, status: int, code: str, message: str,
+            headers: dict[str, str] | None = None) -> Response:
     if is_api(request):
         return JSONResponse(status_code=status, content={"error": {"code": code,
-                                                                   "message": message}})
+                                                                   "message": message}},
+                            headers=headers)
     audience = audience_of(request.url.path)
     login = LOGIN_PATHS.get(audience)
     if status == 401 and login and request.method == "GET":
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"{login}?next={target}", status_code=303)
-    return render(
+    page = render(
         request, "error.html",
         {"status": status, "code": code, "message": message,
          "heading": STATUS_MESSAGES_ZH.get(status, HTTPStatus(status).phrase)},
         audience=audience, title=STATUS_MESSAGES_ZH.get(status, "出错了"), status_code=status,
     )
+    page.headers.update(headers or {})
+    return page
 
 
 def _validation_message(error: RequestValidationError) -> str:
@@ -60,9 +64,11 @@ def _validation_message(error: RequestValidationError) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(MianshenError)
     async def _business(request: Request, error: MianshenError) -> Response:
-        if isinstance(error, Unauthenticated):
-            return respond(request, 401, type(error).__name__, error.user_message)
-        return respond(request, error.status_code, type(error).__name__, error.user_message)
+        headers = {}
+        if isinstance(error, RateLimited):
+            headers["Retry-After"] = str(error.retry_after_seconds)
+        return respond(request, error.status_code, type(error).__name__, error.user_message,
+                       headers)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> Response:

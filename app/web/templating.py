@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import ENGINE_VERSION
+from app.auth.web import csrf_token
 from app.privacy import mask_id_number, mask_mobile, mask_name
 from app.web.nav import AUDIENCE_TITLES, links_for
 
@@ -49,11 +50,6 @@ def _build() -> Jinja2Templates:
 
 
 templates = _build()
-
-
-def csrf_token(request: Request) -> str:
-    """The sign-in layer's CSRF token for forms (empty until a session provides one)."""
-    return str(getattr(request.state, "csrf_token", "") or "")
 
 
 def render(

@@ -1,27 +1,17 @@
-"""Signed-in HTTP clients of the live server for the API tests: one ``httpx.Client`` per
-principal, each carrying its own session."""
+"""Signed-in HTTP clients of the live server for the web tests: each principal gets a real
+session from the sign-in service (cookie and CSRF header), as a browser would after logging in."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from fastapi import Request
 
-from app.auth.deps import current_principal
 from app.auth.principal import Principal
+from tests.auth_support import session_cookie
 from tests.web.conftest import LiveServer
-
-HEADER = "X-Test-Principal"
-_known: dict[str, Principal] = {}
-_ids = itertools.count(1)
-
-
-def _principal_from_header(request: Request) -> Principal | None:
-    return _known.get(request.headers.get(HEADER, ""))
 
 
 def citizen(subject_key: str) -> Principal:
@@ -35,14 +25,12 @@ def enterprise(uscc: str) -> Principal:
 
 
 def signed_in_request(server: LiveServer, principal: Principal | None) -> dict[str, Any]:
-    """Keyword arguments (headers, cookies) that make a request come from ``principal``."""
-    server.app.dependency_overrides[current_principal] = _principal_from_header
-    headers = {}
-    if principal is not None:
-        token = f"p{next(_ids)}"
-        _known[token] = principal
-        headers[HEADER] = token
-    return {"headers": headers}
+    """Keyword arguments (headers) that make a request come from ``principal``'s session."""
+    if principal is None:
+        return {"headers": {}}
+    cookies, csrf = session_cookie(server.app.state.engine, principal)
+    cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    return {"headers": {"Cookie": cookie, **csrf}}
 
 
 @contextmanager
