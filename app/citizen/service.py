@@ -57,8 +57,8 @@ def profile(session: Session, principal: Principal) -> ProfileView:
 
 def benefits(session: Session, principal: Principal) -> list[BenefitView]:
     own = own_key(principal)
-    return [benefit_view(g, for_child=g.subject_key != own, has_open_objection=objected)
-            for g, objected in repository.my_grants(session, own)]
+    return [benefit_view(row, for_child=row.subject_key != own, has_open_objection=row.objected)
+            for row in repository.my_grants(session, own)]
 
 
 def grant(session: Session, principal: Principal, grant_id: int) -> Grant:

@@ -4,6 +4,9 @@ where the policy asks)."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Protocol
+
 from sqlmodel import Session
 
 from app.portal import repository
@@ -22,9 +25,24 @@ OBJECTABLE = frozenset(
 )
 
 
-def benefit_view(grant: Grant, *, for_child: bool = False, has_open_objection: bool = False
-                 ) -> BenefitView:
-    return BenefitView(
+class GrantFields(Protocol):
+    """What a benefit view reads of a grant: a ``Grant`` or a row of its columns."""
+
+    id: int | None
+    policy_id: str
+    state: str
+    amount_fen: int | None
+    period_kind: str
+    tier: str | None
+    start_date: date
+    end_date: date | None
+    notice_ends_on: date | None
+
+
+def benefit_view(grant: GrantFields, *, for_child: bool = False,
+                 has_open_objection: bool = False) -> BenefitView:
+    """Built without validation (``model_construct``): every value comes from a stored grant."""
+    return BenefitView.model_construct(
         grant_id=grant.id or 0, policy_id=grant.policy_id, title=title_of(grant.policy_id),
         state=grant.state, state_zh=grant_state_zh(grant.state), amount_fen=grant.amount_fen,
         period_kind=grant.period_kind, period_zh=PERIODS_ZH.get(grant.period_kind, ""),
