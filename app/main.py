@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from app import ENGINE_VERSION
+from app import ENGINE_VERSION, admission
 from app.audit.api import router as audit_router
 from app.auth.api import router as auth_router
 from app.citizen.api import router as citizen_api
@@ -41,6 +41,7 @@ PAGE_ROUTERS: list[APIRouter] = [public_pages, signin_pages, citizen_pages, ente
 def create_app() -> FastAPI:
     api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
     web_errors.install(api)
+    admission.install(api)
 
     @api.get("/api/v1/health")
     def health() -> dict[str, str]:

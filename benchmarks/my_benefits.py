@@ -24,18 +24,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import os
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = "/api/v1/me/benefits"
+SERVER_LOG = ROOT / "var" / "bench" / "my_benefits-server.log"
 
 
 def load_average() -> str:
@@ -105,10 +107,12 @@ def free_port() -> int:
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "MIANSHEN_DATABASE_URL": url, "MIANSHEN_ENV": "development"}
-    server = subprocess.Popen(
+    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(  # the log goes to a file: a full pipe would stall the server
         [str(ROOT / ".venv" / "bin" / "mianshen"), "serve", "--port", str(port),
          "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=env, stdout=subprocess.DEVNULL, stderr=SERVER_LOG.open("w"),
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -117,8 +121,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
                 return server
         except OSError:
             if server.poll() is not None:
-                failure = server.stderr.read().decode() if server.stderr else ""
-                raise SystemExit(f"server exited: {failure[-2000:]}") from None
+                raise SystemExit(f"server exited, see {SERVER_LOG}") from None
             time.sleep(0.2)
     raise SystemExit("server did not start in 120 s")
 
@@ -182,9 +185,31 @@ async def _drive(port: int, cookies: list[str], rate: float, seconds: float, war
             "span": measured_span}
 
 
-def generator(port: int, cookies: list[str], rate: float, seconds: float, warmup: float,
-              out: mp.Queue) -> None:
-    out.put(asyncio.run(_drive(port, cookies, rate, seconds, warmup)))
+def run_generator(port: int, cookies: list[str], rate: float, seconds: float, warmup: float
+                  ) -> dict[str, Any]:
+    """Run the load generator as a separate process (this script with ``--generate``); the
+    cookies go through a temporary file, the figures come back as JSON on its stdout."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(cookies))
+        cookie_file = handle.name
+    try:
+        finished = subprocess.run(
+            [sys.executable, __file__, "--generate", str(port), str(rate), str(seconds),
+             str(warmup), cookie_file],
+            capture_output=True, text=True, check=True, timeout=seconds + warmup + 600,
+        )
+    finally:
+        os.unlink(cookie_file)
+    result: dict[str, Any] = json.loads(finished.stdout)
+    return result
+
+
+def generate(args: list[str]) -> None:
+    port, rate, seconds, warmup, cookie_file = args
+    cookies = Path(cookie_file).read_text().split("\n")
+    result = asyncio.run(_drive(int(port), cookies, float(rate), float(seconds), float(warmup)))
+    result["statuses"] = {str(k): v for k, v in result["statuses"].items()}  # type: ignore[attr-defined]
+    print(json.dumps(result))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -229,19 +254,14 @@ def main() -> None:
     server = start_server(url, port, args.workers)
     try:
         load_before = load_average()
-        queue: mp.Queue = mp.get_context("spawn").Queue()
-        process = mp.get_context("spawn").Process(
-            target=generator, args=(port, cookies, args.rate, args.seconds, args.warmup, queue))
-        process.start()
-        result = queue.get(timeout=args.seconds + args.warmup + 600)
-        process.join()
+        result = run_generator(port, cookies, args.rate, args.seconds, args.warmup)
         load_after = load_average()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
         end_sessions(url, tokens)
     latencies = [v * 1000 for v in result["latencies"]]
-    statuses = result["statuses"]
+    statuses = {int(k): v for k, v in result["statuses"].items()}
     count = len(latencies)
     figures = {
         "offered_rate": args.rate, "served_rate": round(count / float(result["span"]), 1),
@@ -259,4 +279,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--generate"]:
+        generate(sys.argv[2:])
+    else:
+        main()
