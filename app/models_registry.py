@@ -4,7 +4,8 @@ tests use this). Add a line here when a domain gains tables."""
 import app.audit.models
 import app.auth.models
 import app.datahub.models
-import app.personal_data.models  # noqa: F401
+import app.personal_data.models
+import app.portal.models  # noqa: F401
 import certs.models
 import certs.verify.models  # noqa: F401
 import eligibility.events.models

@@ -19,6 +19,7 @@ from app.cli import (
     payments,
     policy_registry,
     privacy,
+    serve,
     sweep,
     verify,
 )
@@ -43,6 +44,7 @@ cli.add_typer(verify.app, name="verify")
 cli.command("demo")(demo.demo)
 cli.command("explain")(explain.explain)
 cli.command("sweep")(sweep.sweep)
+cli.command("serve")(serve.serve)
 cli.add_typer(grants.app, name="grants")
 cli.add_typer(payments.app, name="payments")
 cli.add_typer(events.app, name="events")
