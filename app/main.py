@@ -1,17 +1,24 @@
-"""FastAPI application factory: one error format, routers from each domain's ``api`` module.
+"""FastAPI application factory: one error format, API routers from each domain's ``api`` module
+under ``/api/v1``, and the server-rendered pages (``app.web``) next to them.
 
-Domains add their router to ``ROUTERS``; everything is mounted under ``/api/v1``.
+Domains add their router to ``ROUTERS``; portals add their page router to ``PAGE_ROUTERS``.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 
 from app import ENGINE_VERSION
 from app.audit.api import router as audit_router
 from app.auth.api import router as auth_router
-from app.errors import MianshenError, RateLimited
+from app.citizen.api import router as citizen_api
+from app.citizen.pages import router as citizen_pages
+from app.enterprise.api import router as enterprise_api
+from app.enterprise.pages import router as enterprise_pages
+from app.web import errors as web_errors
+from app.web.pages import mount_static
+from app.web.pages import router as public_pages
+from app.web.signin import router as signin_pages
 from certs.api import router as certs_router
 from eligibility.grants.api import router as grants_router
 from eligibility.payments.api import router as payments_router
@@ -24,22 +31,16 @@ ROUTERS: list[APIRouter] = [
     grants_router,
     payments_router,
     audit_router,
+    citizen_api,
+    enterprise_api,
 ]
+
+PAGE_ROUTERS: list[APIRouter] = [public_pages, signin_pages, citizen_pages, enterprise_pages]
 
 
 def create_app() -> FastAPI:
     api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
-
-    @api.exception_handler(MianshenError)
-    async def _business_error(_request: Request, error: MianshenError) -> JSONResponse:
-        headers = {}
-        if isinstance(error, RateLimited):
-            headers["Retry-After"] = str(error.retry_after_seconds)
-        return JSONResponse(
-            status_code=error.status_code,
-            content={"error": {"code": type(error).__name__, "message": error.user_message}},
-            headers=headers,
-        )
+    web_errors.install(api)
 
     @api.get("/api/v1/health")
     def health() -> dict[str, str]:
@@ -47,4 +48,7 @@ def create_app() -> FastAPI:
 
     for router in ROUTERS:
         api.include_router(router, prefix="/api/v1")
+    for router in PAGE_ROUTERS:
+        api.include_router(router)
+    mount_static(api)
     return api

@@ -3,7 +3,8 @@ tests use this). Add a line here when a domain gains tables."""
 
 import app.audit.models
 import app.auth.models
-import app.datahub.models  # noqa: F401
+import app.datahub.models
+import app.portal.models  # noqa: F401
 import certs.models  # noqa: F401
 import eligibility.events.models
 import eligibility.grants.models

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from app.auth.deps import db_session, require_citizen, require_staff
 from app.auth.principal import Principal
+from app.db import committed
 from app.errors import Forbidden, ValidationFailed
 from app.settings import get_settings
 from notifications import service
@@ -98,7 +99,5 @@ def my_opt_out(
     who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
 ) -> dict[str, bool]:
     assert who.subject_key is not None
-    service.opt_out(session, who.subject_key, "citizen")
-    # Committed before answering: db_session's own commit runs after the response is sent.
-    session.commit()
-    return {"opted_out": True}
+    return committed(session, {"opted_out": service.opt_out(session, who.subject_key,
+                                                            "citizen") or True})

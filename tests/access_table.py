@@ -1,7 +1,9 @@
 """The declared access rule of every HTTP route: ``tests/test_access_control.py`` fails for a
 route missing here (and for an entry whose route is gone), then checks each rule over HTTP.
 
-To add a route: add one line to ``ACCESS`` — ``(METHOD, path as FastAPI declares it): rule``.
+Pages (``include_in_schema=False``, outside ``/api/``) answer a browser, not an API client: an
+anonymous visitor is redirected to the sign-in page; ``tests/web/test_page_access.py`` covers
+them. To add a route: add one line to ``ACCESS`` — ``(METHOD, path as FastAPI declares it): rule``.
 A citizen-, enterprise- or holder-owned route also needs an ownership case (a function decorated
 ``@owned(METHOD, path)`` in ``tests/test_access_control.py``) proving user A cannot reach
 user B's records. ``PATH_VALUES`` gives a placeholder for each path parameter.
@@ -109,6 +111,23 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/tree-heads"): Public("signed tree heads"),
     ("GET", "/api/v1/audit/entries/{reference}/proof"): staff("auditor"),
     ("GET", "/api/v1/audit/consistency"): staff("auditor"),
+    # citizen portal API (app/citizen/api.py, app/portal/api.py)
+    ("GET", "/api/v1/me/profile"): CitizenOwned(),
+    ("GET", "/api/v1/me/benefits"): CitizenOwned(),
+    ("GET", "/api/v1/me/benefits/{grant_id}"): CitizenOwned(),
+    ("POST", "/api/v1/me/benefits/{grant_id}/objection"): CitizenOwned(),
+    ("POST", "/api/v1/me/benefits/{grant_id}/confirmation"): CitizenOwned(),
+    ("GET", "/api/v1/me/payments"): CitizenOwned(),
+    ("GET", "/api/v1/me/certificates"): CitizenOwned(),
+    ("GET", "/api/v1/me/certificates/{cert_id}/qr"): CitizenOwned(),
+    ("GET", "/api/v1/me/messages"): CitizenOwned(),
+    ("GET", "/api/v1/me/automation-refusal"): CitizenOwned(),
+    ("POST", "/api/v1/me/automation-refusal"): CitizenOwned(),
+    # enterprise portal API (app/enterprise/api.py, app/portal/api.py)
+    ("GET", "/api/v1/enterprise/me/policies"): EnterpriseOwned(),
+    ("GET", "/api/v1/enterprise/me/benefits/{grant_id}"): EnterpriseOwned(),
+    ("POST", "/api/v1/enterprise/me/benefits/{grant_id}/objection"): EnterpriseOwned(),
+    ("POST", "/api/v1/enterprise/me/benefits/{grant_id}/confirmation"): EnterpriseOwned(),
 }
 
 PATH_VALUES = {

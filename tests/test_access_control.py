@@ -52,6 +52,8 @@ def app_routes() -> Iterator[tuple[str, str]]:
     routes: Iterable[Any] = create_app().routes
     resolve = getattr(fastapi.routing, "iter_route_contexts", None)
     for route in resolve(routes) if resolve else routes:
+        if not route.path.startswith("/api/"):
+            continue  # pages: tests/web/test_page_access.py
         if isinstance(getattr(route, "original_route", route), APIRoute):
             for method in sorted(set(route.methods) - {"HEAD"}):
                 yield method, route.path
@@ -237,6 +239,9 @@ def _holder_case(suffix: str) -> OwnershipCase:
 
 for _suffix in ("", "/qr", "/page"):
     owned("GET", "/api/v1/certs/{cert_id}" + _suffix)(_holder_case(_suffix))
+
+
+import tests.portal_ownership  # noqa: E402, F401  (registers the portal APIs' cases)
 
 
 # Runs every case registered above (keep this test last: the cases register at import).

@@ -17,6 +17,7 @@ from app.cli import (
     notifications,
     payments,
     policy,
+    serve,
     sweep,
 )
 from app.wiring import install_hooks
@@ -40,6 +41,7 @@ cli.add_typer(certs.verify_app, name="verify")
 cli.command("demo")(demo.demo)
 cli.command("explain")(policy.explain)
 cli.command("sweep")(sweep.sweep)
+cli.command("serve")(serve.serve)
 cli.add_typer(grants.app, name="grants")
 cli.add_typer(payments.app, name="payments")
 cli.add_typer(events.app, name="events")

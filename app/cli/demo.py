@@ -83,6 +83,11 @@ def demo(
         "next: `python3 dev.py run grants list`, `... explain longevity-allowance ID_NUMBER "
         f"--as-of {as_of}`, `... notifications list`, `... audit verify`"
     )
+    console.print(
+        "pages: `python3 dev.py run serve` → http://127.0.0.1:8000/ (个人服务 "
+        "http://127.0.0.1:8000/citizen, 企业服务 http://127.0.0.1:8000/enterprise; "
+        "API docs http://127.0.0.1:8000/docs)"
+    )
 
 
 def _send_sms(moment: datetime) -> int:
