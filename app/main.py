@@ -22,6 +22,8 @@ from app.web.signin import router as signin_pages
 from certs.api import router as certs_router
 from eligibility.grants.api import router as grants_router
 from eligibility.payments.api import router as payments_router
+from eligibility.registry.api import router as policies_router
+from eligibility.replay.api import router as replay_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = [
@@ -33,6 +35,8 @@ ROUTERS: list[APIRouter] = [
     audit_router,
     citizen_api,
     enterprise_api,
+    policies_router,
+    replay_router,
 ]
 
 PAGE_ROUTERS: list[APIRouter] = [public_pages, signin_pages, citizen_pages, enterprise_pages]

@@ -9,5 +9,6 @@ import certs.models  # noqa: F401
 import eligibility.events.models
 import eligibility.grants.models
 import eligibility.payments.models
+import eligibility.registry.models
 import eligibility.sweeps.models  # noqa: F401
 import notifications.models  # noqa: F401

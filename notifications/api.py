@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_citizen, require_staff
+from app.auth.deps import UNIT_OF_WORK, db_session, require_citizen, require_staff
 from app.auth.principal import Principal
 from app.db import committed
 from app.errors import Forbidden, ValidationFailed
@@ -96,7 +96,7 @@ def my_messages(
 
 @router.post("/mine/opt-out")
 def my_opt_out(
-    who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
+    who: Principal = Depends(require_citizen), session: Session = UNIT_OF_WORK
 ) -> dict[str, bool]:
     assert who.subject_key is not None
     return committed(session, {"opted_out": service.opt_out(session, who.subject_key,

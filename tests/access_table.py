@@ -128,6 +128,18 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/enterprise/me/benefits/{grant_id}"): EnterpriseOwned(),
     ("POST", "/api/v1/enterprise/me/benefits/{grant_id}/objection"): EnterpriseOwned(),
     ("POST", "/api/v1/enterprise/me/benefits/{grant_id}/confirmation"): EnterpriseOwned(),
+    ("GET", "/api/v1/audit/decisions/{decision_id}/replay"): staff("auditor"),
+    # the policy lifecycle (eligibility/registry/api.py)
+    ("GET", "/api/v1/policies"): staff(),
+    ("GET", "/api/v1/policies/{policy_id}/versions"): staff(),
+    ("GET", "/api/v1/policies/versions/{reference}"): staff(),
+    ("POST", "/api/v1/policies/versions"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/validate"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/test"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/preview"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/submit"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/approve"): staff("approver"),
+    ("POST", "/api/v1/policies/versions/{reference}/retire"): staff("approver"),
 }
 
 PATH_VALUES = {
@@ -137,4 +149,7 @@ PATH_VALUES = {
     "period": "2026-11",
     "reference": "1",
 }
-QUERY_VALUES = {"/api/v1/audit/consistency": {"old_size": "1", "new_size": "1"}}
+QUERY_VALUES = {
+    "/api/v1/audit/consistency": {"old_size": "1", "new_size": "1"},
+    "/api/v1/policies/versions/{reference}/preview": {"as_of": "2026-11-01"},
+}

@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006_web"
-down_revision: str | None = "0006_auth"
+down_revision: str | None = "0006_lifecycle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -39,6 +39,7 @@ class EntryKind(StrEnum):
     CERTIFICATE_ISSUED = "certificate_issued"
     CERTIFICATE_REVOKED = "certificate_revoked"
     POLICY_APPROVED = "policy_approved"
+    POLICY_RETIRED = "policy_retired"
 
 
 class EntryPayload(BaseModel):
@@ -109,6 +110,13 @@ class PolicyApprovedPayload(EntryPayload):
     effective_from: date
 
 
+class PolicyRetiredPayload(EntryPayload):
+    policy_id: str
+    policy_version_hash: str
+    retired_by: str
+    retired_on: date
+
+
 PAYLOAD_SCHEMAS: dict[EntryKind, type[EntryPayload]] = {
     EntryKind.DECISION: DecisionPayload,
     EntryKind.GRANT_STATE: GrantStatePayload,
@@ -116,6 +124,7 @@ PAYLOAD_SCHEMAS: dict[EntryKind, type[EntryPayload]] = {
     EntryKind.CERTIFICATE_ISSUED: CertificateIssuedPayload,
     EntryKind.CERTIFICATE_REVOKED: CertificateRevokedPayload,
     EntryKind.POLICY_APPROVED: PolicyApprovedPayload,
+    EntryKind.POLICY_RETIRED: PolicyRetiredPayload,
 }
 
 _PERSONAL_FIELD_NAMES = {"name", "id_number", "mobile", "phone", "address"}

@@ -40,6 +40,13 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+# ``Depends(db_session)`` ends (commits) only after the response is sent (FastAPI's default
+# scope for a yield dependency): a client may read before the commit, or be told "done" about a
+# transaction that then fails to commit. Routes that write take ``UNIT_OF_WORK`` instead, which
+# commits when the route function returns, before the response.
+UNIT_OF_WORK = Depends(db_session, scope="function")
+
+
 async def current_principal(
     request: Request, session: Session = Depends(db_session)
 ) -> Principal | None:

@@ -17,6 +17,7 @@ from app.cli import (
     notifications,
     payments,
     policy,
+    policy_registry,
     serve,
     sweep,
 )
@@ -35,7 +36,7 @@ cli.add_typer(data.app, name="data")
 cli.add_typer(notifications.app, name="notifications")
 cli.add_typer(notifications.sms_app, name="sms")
 cli.add_typer(audit.app, name="audit")
-cli.add_typer(policy.app, name="policy")
+cli.add_typer(policy_registry.app, name="policy")  # policy.app plus the registry commands
 cli.add_typer(certs.app, name="certs")
 cli.add_typer(certs.verify_app, name="verify")
 cli.command("demo")(demo.demo)

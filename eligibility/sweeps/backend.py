@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import polars as pl
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from app.settings import get_settings
 
@@ -118,8 +118,11 @@ class Selection:
 
 
 class EvaluationBackend(Protocol):
-    def policies(self, as_of: date) -> Sequence[PolicySpec]:
-        """Every policy version in force on ``as_of``."""
+    def policies(
+        self, as_of: date, bind: Engine | Connection | None = None
+    ) -> Sequence[PolicySpec]:
+        """Every policy version in force on ``as_of`` (``bind``: the sweep's database, where a
+        backend keeps its policy registry)."""
 
     def load(self, connection: Connection, subject_kind: str, selection: Selection) -> Any:
         """Evaluation frames of the selected subjects (opaque to the pipeline)."""

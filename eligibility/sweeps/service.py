@@ -57,7 +57,7 @@ def plan_sweep(
 ) -> int:
     """Record a sweep run and its shards (committed); returns the sweep id."""
     backend = backend or get_backend()
-    policies = list(backend.policies(as_of))
+    policies = list(backend.policies(as_of, engine))
     with session_scope(engine) as session:
         connection = session.connection()
         previous = repo.last_completed(session)
@@ -158,7 +158,10 @@ def run_shard(
 
 
 def _work(ctx: SweepContext, shard: SweepShard) -> None:
-    policies = [p for p in ctx.backend.policies(ctx.as_of) if p.subject_kind == shard.subject_kind]
+    policies = [
+        p for p in ctx.backend.policies(ctx.as_of, ctx.connection)
+        if p.subject_kind == shard.subject_kind
+    ]
     whole = Selection(shard.key_lo, shard.key_hi)
     keys = None if shard.subject_keys is None else tuple(json.loads(shard.subject_keys))
     full_ids = set(filter(None, shard.full_policies.split(",")))
