@@ -4,7 +4,7 @@ The bank account a citizen or enterprise confirms for a grant whose policy asks 
 (process confirmation: bank_account); account number and holder encrypted.
 
 Revision ID: 0006_web
-Revises: 0006_auth
+Revises: 0006_lifecycle
 Create Date: 2026-11-22 19:05:00
 """
 
