@@ -13,6 +13,9 @@ from app.audit.api import router as audit_router
 from app.auth.api import router as auth_router
 from app.citizen.api import router as citizen_api
 from app.citizen.pages import router as citizen_pages
+from app.console.approvals import router as approval_pages
+from app.console.policies import router as policy_pages
+from app.console.signin import router as staff_signin_pages
 from app.enterprise.api import router as enterprise_api
 from app.enterprise.pages import router as enterprise_pages
 from app.web import errors as web_errors
@@ -39,7 +42,10 @@ ROUTERS: list[APIRouter] = [
     replay_router,
 ]
 
-PAGE_ROUTERS: list[APIRouter] = [public_pages, signin_pages, citizen_pages, enterprise_pages]
+PAGE_ROUTERS: list[APIRouter] = [
+    public_pages, signin_pages, citizen_pages, enterprise_pages, staff_signin_pages,
+    approval_pages, policy_pages,
+]
 
 
 def create_app() -> FastAPI:

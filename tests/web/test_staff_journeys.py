@@ -1,0 +1,110 @@
+"""The staff journeys in headless Chromium over the live server on the seeded city, with a
+screenshot of every step under ``var/screenshots/``.
+
+Officer: signs in → edits a policy with an error (sees line and column) → fixes it → runs its
+test cases → previews its impact (charts, change against the version in force) → submits; the
+officer, also an approver, is told why they cannot approve their own version; another approver
+approves it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from eligibility.registry import catalog
+from tests.web.conftest import ROOT, WebCity, screenshot
+from tests.web.staff import ensure_staff, staff_sign_in
+
+pytestmark = pytest.mark.postgres
+POLICY = ROOT / "policies" / "longevity-allowance.yaml"
+RAISE = "      - {from: 2020-01-01, value: 35000}"  # amount_90_99, the only one at 35000
+
+
+@pytest.fixture
+def staffed_city(web_city: WebCity) -> WebCity:
+    """The catalog published into the registry (the versions in force) and the staff users."""
+    with Session(web_city.engine) as session:
+        catalog.publish_folder(session, ROOT / "policies")
+        session.commit()
+    ensure_staff(web_city.engine)
+    return web_city
+
+
+def _edited_text(amount: int) -> str:
+    text = Path(POLICY).read_text(encoding="utf-8")
+    assert RAISE in text
+    return text.replace(RAISE, RAISE.replace("35000", str(amount)))
+
+
+def test_officer_journey(page: Any, browser: Any, staffed_city: WebCity) -> None:
+    page.goto("/officer")
+    staff_sign_in(page, "zhang.officer")
+    page.wait_for_url(re.compile(r"/officer$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "政策"
+    assert "高龄津贴" in page.locator("table").inner_text()
+    screenshot(page, "officer-1-policies")
+
+    amount = random.randrange(35_500, 45_000, 100)  # a new version on a kept city, too
+    broken = _edited_text(amount).replace("when: age >= 70", "when: age >= >= 70")
+    page.locator("#main").get_by_role("link", name="新建政策").click()
+    page.get_by_label("政策文件(YAML)").fill(broken)
+    page.get_by_role("button", name="校验并保存草稿").click()
+    alert = page.get_by_role("alert")
+    assert "第 68 行,第 18 列" in alert.inner_text()
+    assert page.locator("#line-68.issue-line").count() == 1
+    screenshot(page, "officer-2-validation-error")
+
+    page.get_by_label("政策文件(YAML)").fill(_edited_text(amount))
+    page.get_by_role("button", name="校验并保存草稿").click()
+    page.wait_for_url(re.compile(r"/officer/versions/\d+$"))
+    version_url = page.url
+    assert "草稿" in page.locator("dl.facts").inner_text()
+    screenshot(page, "officer-3-draft")
+
+    page.get_by_role("link", name="运行测试用例").click()
+    heading = page.get_by_role("heading", name=re.compile("测试用例")).inner_text()
+    passed, failed = map(int, re.findall(r"\d+", heading))
+    assert passed >= 1 and failed == 0
+    screenshot(page, "officer-4-tests")
+
+    page.get_by_role("link", name="影响预估").click()
+    eligible = int(page.locator("#eligible-count").inner_text().replace(",", ""))
+    assert eligible > 0
+    assert page.get_by_role("img", name="各区符合条件人数").is_visible()
+    assert page.get_by_role("img", name="各档次单期发放金额").is_visible()
+    assert "与现行版本" in page.locator("#preview-heading ~ h3").first.inner_text()
+    assert page.get_by_role("img", name="与现行版本相比:各区金额变化").is_visible()
+    screenshot(page, "officer-5-preview")
+
+    page.get_by_role("button", name="提交审批").click()
+    assert "已提交审批" in page.get_by_role("status").inner_text()
+    assert "待审批" in page.locator("dl.facts").inner_text()
+    version_id = version_url.rsplit("/", 1)[1]
+
+    page.get_by_role("link", name="审批队列").click()
+    row = page.locator("tr", has=page.locator(f'form[action="/officer/approvals/{version_id}"]'))
+    assert "四眼原则" in row.inner_text()
+    assert row.get_by_role("button", name="批准").is_disabled()
+    screenshot(page, "officer-6-cannot-approve-own")
+
+    approver = browser.new_context(base_url=page.url.split("/officer")[0], locale="zh-CN",
+                                   viewport={"width": 1200, "height": 900}).new_page()
+    approver.goto("/officer/approvals")
+    staff_sign_in(approver, "li.approver")
+    approver.wait_for_url(re.compile(r"/officer/approvals$"))
+    row = approver.locator("tr", has=approver.locator(
+        f'form[action="/officer/approvals/{version_id}"]'))
+    row.get_by_label("生效日期").fill("2099-01-01")  # not in force during the other tests
+    screenshot(approver, "officer-7-approval-queue")
+    row.get_by_role("button", name="批准").click()
+    assert "已审批通过" in approver.get_by_role("status").inner_text()
+    facts = approver.locator("dl.facts").inner_text()
+    assert "已批准" in facts and "李审批" not in facts and "li.approver" in facts
+    screenshot(approver, "officer-8-approved")
+    approver.context.close()
