@@ -16,6 +16,7 @@ from app.citizen.pages import router as citizen_pages
 from app.console.approvals import router as approval_pages
 from app.console.auditor import router as auditor_pages
 from app.console.policies import router as policy_pages
+from app.console.reviews import router as review_pages
 from app.console.signin import router as staff_signin_pages
 from app.enterprise.api import router as enterprise_api
 from app.enterprise.pages import router as enterprise_pages
@@ -45,7 +46,7 @@ ROUTERS: list[APIRouter] = [
 
 PAGE_ROUTERS: list[APIRouter] = [
     public_pages, signin_pages, citizen_pages, enterprise_pages, staff_signin_pages,
-    approval_pages, policy_pages, auditor_pages,
+    approval_pages, review_pages, policy_pages, auditor_pages,
 ]
 
 

@@ -5,6 +5,8 @@ Officer: signs in → edits a policy with an error (sees line and column) → fi
 test cases → previews its impact (charts, change against the version in force) → submits; the
 officer, also an approver, is told why they cannot approve their own version; another approver
 approves it.
+Reviewer: signs in → the flagged cases of the review queue → decides one with a note, which the
+review item records.
 Auditor: signs in → searches decisions by a citizen's ID number (its blind index) → opens one:
 provenance and plain-Chinese explanation → the inclusion of its policy version's approval in
 the signed Merkle log, verified → replays it (identical) → exports the search as CSV and JSON,
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session
 
 from app.audit import service as audit
@@ -148,3 +151,22 @@ def test_auditor_journey(page: Any, staffed_city: WebCity) -> None:
     page.get_by_role("link", name="重放该决定").click()
     assert "重放结果一致" in page.locator("#replay-result").inner_text()
     screenshot(page, "auditor-3-replay")
+
+
+def test_reviewer_journey(page: Any, staffed_city: WebCity) -> None:
+    page.goto("/officer/reviews?kind=flagged")
+    staff_sign_in(page, "wang.reviewer")
+    page.wait_for_url(re.compile(r"/officer/reviews\?kind=flagged$"))
+    row = page.locator("tr.review").first
+    assert "标记复核" in row.inner_text() and "无可用手机号码" in row.inner_text()
+    review_id = int(row.get_attribute("data-review") or 0)
+    screenshot(page, "reviewer-1-queue")
+    row.get_by_label("复核意见").fill("已电话联系本人核实身份与户籍,同意发放。")
+    row.get_by_role("button", name="同意").click()
+    assert "复核决定已记录" in page.get_by_role("status").inner_text()
+    assert page.locator(f'tr.review[data-review="{review_id}"]').count() == 0
+    screenshot(page, "reviewer-2-decided")
+    with staffed_city.engine.connect() as connection:
+        status, officer, note = connection.execute(text(
+            "SELECT status, officer, note FROM review_item WHERE id = :i"), {"i": review_id}).one()
+    assert (status, officer) == ("approved", "officer:wang.reviewer") and "同意发放" in note
