@@ -15,6 +15,7 @@ from app.citizen.api import router as citizen_api
 from app.citizen.pages import router as citizen_pages
 from app.console.approvals import router as approval_pages
 from app.console.auditor import router as auditor_pages
+from app.console.dashboard import router as dashboard_pages
 from app.console.policies import router as policy_pages
 from app.console.reviews import router as review_pages
 from app.console.signin import router as staff_signin_pages
@@ -46,7 +47,7 @@ ROUTERS: list[APIRouter] = [
 
 PAGE_ROUTERS: list[APIRouter] = [
     public_pages, signin_pages, citizen_pages, enterprise_pages, staff_signin_pages,
-    approval_pages, review_pages, policy_pages, auditor_pages,
+    approval_pages, review_pages, dashboard_pages, policy_pages, auditor_pages,
 ]
 
 

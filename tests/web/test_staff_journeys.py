@@ -170,3 +170,25 @@ def test_reviewer_journey(page: Any, staffed_city: WebCity) -> None:
         status, officer, note = connection.execute(text(
             "SELECT status, officer, note FROM review_item WHERE id = :i"), {"i": review_id}).one()
     assert (status, officer) == ("approved", "officer:wang.reviewer") and "同意发放" in note
+
+
+def test_city_dashboard_and_delivery_statistics(page: Any, staffed_city: WebCity) -> None:
+    with staffed_city.engine.connect() as connection:
+        grants_today = connection.execute(text(
+            "SELECT count(*) FROM benefit_grant WHERE created_at::date = current_date")).scalar()
+        delivered = connection.execute(text(
+            "SELECT count(*) FROM notification WHERE status = 'delivered'")).scalar()
+        newest_person = connection.execute(text("SELECT max(as_of) FROM person")).scalar()
+    page.goto("/officer/dashboard")
+    staff_sign_in(page, "zhang.officer")
+    page.wait_for_url(re.compile(r"/officer/dashboard$"))
+    figures = page.locator("#city-figures").inner_text()
+    assert f"{grants_today:,} 项" in figures and f"{delivered:,} 条" in figures
+    assert grants_today > 0
+    person_row = page.locator("#freshness tr", has_text="户籍人口").first.inner_text()
+    assert "公安局" in person_row
+    assert f"{newest_person.year}年{newest_person.month}月{newest_person.day}日" in person_row
+    screenshot(page, "officer-9-dashboard")
+    page.get_by_role("link", name="短信送达").click()
+    assert page.locator("#delivery tbody tr").count() >= 1
+    screenshot(page, "officer-10-delivery")
