@@ -13,6 +13,7 @@ from app.audit.api import router as audit_router
 from app.auth.api import router as auth_router
 from app.citizen.api import router as citizen_api
 from app.citizen.pages import router as citizen_pages
+from app.console.api import router as staff_explanations_api
 from app.console.approvals import router as approval_pages
 from app.console.auditor import router as auditor_pages
 from app.console.dashboard import router as dashboard_pages
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter] = [
     enterprise_api,
     policies_router,
     replay_router,
+    staff_explanations_api,
 ]
 
 PAGE_ROUTERS: list[APIRouter] = [

@@ -129,6 +129,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/enterprise/me/benefits/{grant_id}/objection"): EnterpriseOwned(),
     ("POST", "/api/v1/enterprise/me/benefits/{grant_id}/confirmation"): EnterpriseOwned(),
     ("GET", "/api/v1/audit/decisions/{decision_id}/replay"): staff("auditor"),
+    # staff explanations (app/console/api.py)
+    ("GET", "/api/v1/decisions/{decision_id}/explanation"): staff("auditor", "officer",
+                                                                 "reviewer", "approver"),
     # the policy lifecycle (eligibility/registry/api.py)
     ("GET", "/api/v1/policies"): staff(),
     ("GET", "/api/v1/policies/{policy_id}/versions"): staff(),

@@ -21,13 +21,13 @@ from sqlmodel import Session
 from app.auth.deps import db_session, require_staff
 from app.auth.principal import Principal
 from app.console import provenance
+from app.console.api import decision_or_404
 from app.console.rendering import console_page
-from app.errors import MianshenError, NotFound, ValidationFailed
+from app.errors import MianshenError, ValidationFailed
 from app.portal.explanations import explain_decision
 from app.privacy import subject_key_of
 from app.web.nav import NavItem, register
 from eligibility.grants import queries
-from eligibility.grants import repository as grants_repo
 from eligibility.grants.models import Decision
 from eligibility.grants.schemas import DecisionProvenance
 from eligibility.replay.service import replay
@@ -93,18 +93,11 @@ def search(request: Request, criteria: Search = Depends(search_params),
                         query=criteria.params())
 
 
-def _decision(session: Session, decision_id: int) -> Decision:
-    decision = grants_repo.decision(session, decision_id)
-    if decision is None:
-        raise NotFound(f"decision {decision_id} not found", "未找到该决定")
-    return decision
-
-
 @router.get("/decisions/{decision_id}", response_class=HTMLResponse)
 def decision_page(request: Request, decision_id: int = DECISION_ID,
                   session: Session = Depends(db_session),
                   _who: Principal = Depends(auditor)) -> HTMLResponse:
-    return _decision_page(request, session, _decision(session, decision_id))
+    return _decision_page(request, session, decision_or_404(session, decision_id))
 
 
 def _decision_page(request: Request, session: Session, decision: Decision,
@@ -124,7 +117,7 @@ def _decision_page(request: Request, session: Session, decision: Decision,
 def replay_page(request: Request, decision_id: int = DECISION_ID,
                 session: Session = Depends(db_session),
                 _who: Principal = Depends(auditor)) -> HTMLResponse:
-    decision = _decision(session, decision_id)
+    decision = decision_or_404(session, decision_id)
     return _decision_page(request, session, decision, replayed=replay(session, decision_id))
 
 
