@@ -175,10 +175,11 @@ def test_reviewer_journey(page: Any, staffed_city: WebCity) -> None:
 def test_city_dashboard_and_delivery_statistics(page: Any, staffed_city: WebCity) -> None:
     with staffed_city.engine.connect() as connection:
         grants_today = connection.execute(text(
-            "SELECT count(*) FROM benefit_grant WHERE created_at::date = current_date")).scalar()
+            "SELECT count(*) FROM benefit_grant WHERE (created_at AT TIME ZONE 'UTC')::date = "
+            "(now() AT TIME ZONE 'UTC')::date")).scalar_one()
         delivered = connection.execute(text(
-            "SELECT count(*) FROM notification WHERE status = 'delivered'")).scalar()
-        newest_person = connection.execute(text("SELECT max(as_of) FROM person")).scalar()
+            "SELECT count(*) FROM notification WHERE status = 'delivered'")).scalar_one()
+        newest_person = connection.execute(text("SELECT max(as_of) FROM person")).scalar_one()
     page.goto("/officer/dashboard")
     staff_sign_in(page, "zhang.officer")
     page.wait_for_url(re.compile(r"/officer/dashboard$"))
