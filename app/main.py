@@ -17,6 +17,7 @@ from app.console.api import router as staff_explanations_api
 from app.console.approvals import router as approval_pages
 from app.console.auditor import router as auditor_pages
 from app.console.dashboard import router as dashboard_pages
+from app.console.objections import router as objection_pages
 from app.console.policies import router as policy_pages
 from app.console.reviews import router as review_pages
 from app.console.signin import router as staff_signin_pages
@@ -49,7 +50,8 @@ ROUTERS: list[APIRouter] = [
 
 PAGE_ROUTERS: list[APIRouter] = [
     public_pages, signin_pages, citizen_pages, enterprise_pages, staff_signin_pages,
-    approval_pages, review_pages, dashboard_pages, policy_pages, auditor_pages,
+    approval_pages, review_pages, objection_pages, dashboard_pages, policy_pages,
+    auditor_pages,
 ]
 
 

@@ -32,6 +32,12 @@ REASONS_ZH = {
 KINDS_ZH = {"flagged": "标记复核", "internal": "内部审核"}
 
 
+def officer_context(session: Session, who: Principal) -> SweepContext:
+    """The unit of work of an officer's decision on one grant, recorded as theirs."""
+    return SweepContext(session=session, backend_or_none=None, as_of=date.today(),
+                        actor=f"officer:{who.id}")
+
+
 def reasons_zh(reasons: str) -> str:
     return ";".join(REASONS_ZH.get(r, r) for r in reasons.split(",") if r) or "—"
 
@@ -61,8 +67,7 @@ def decide(request: Request, review_id: int = Path(ge=1, le=2**31 - 1),
            note: str = Form("", max_length=2000), kind: str = Form("", max_length=16),
            session: Session = Depends(db_session),
            who: Principal = Depends(reviewers)) -> Response:
-    ctx = SweepContext(session=session, backend_or_none=None, as_of=date.today(),
-                       actor=f"officer:{who.id}")
+    ctx = officer_context(session, who)
     try:
         committed(session, decide_review(ctx, review_id, decision == "approve", note.strip()))
     except MianshenError as error:

@@ -6,7 +6,8 @@ test cases → previews its impact (charts, change against the version in force)
 officer, also an approver, is told why they cannot approve their own version; another approver
 approves it.
 Reviewer: signs in → the flagged cases of the review queue → decides one with a note, which the
-review item records.
+review item records; an officer dismisses a citizen's objection to a grant in public notice,
+and the notice resumes.
 Auditor: signs in → searches decisions by a citizen's ID number (its blind index) → opens one:
 provenance and plain-Chinese explanation → the inclusion of its policy version's approval in
 the signed Merkle log, verified → replays it (identical) → exports the search as CSV and JSON,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from app.audit import service as audit
+from app.portal import actions
+from eligibility.grants.models import Grant
 from eligibility.registry import catalog
 from tests.web import people
 from tests.web.conftest import ROOT, WebCity, screenshot
@@ -193,3 +197,29 @@ def test_city_dashboard_and_delivery_statistics(page: Any, staffed_city: WebCity
     page.get_by_role("link", name="短信送达").click()
     assert page.locator("#delivery tbody tr").count() >= 1
     screenshot(page, "officer-10-delivery")
+
+
+def test_officer_dismisses_an_objection(page: Any, staffed_city: WebCity) -> None:
+    with Session(staffed_city.engine) as session:
+        grant_id = session.execute(text(
+            "SELECT id FROM benefit_grant WHERE state = 'public_notice' ORDER BY id LIMIT 1"
+        )).scalar_one()
+        grant = session.get(Grant, grant_id)
+        assert grant is not None
+        objection = actions.object_to(session, grant, "我认为公示信息有误,请核实。", date.today(),
+                                      "citizen:test")
+        session.commit()
+    page.goto("/officer/objections")
+    staff_sign_in(page, "zhang.officer")
+    row = page.locator(f'tr.objection[data-objection="{objection.id}"]')
+    assert "我认为公示信息有误" in row.inner_text()
+    screenshot(page, "officer-11-objections")
+    row.get_by_label("处理意见").fill("经核实,公示信息无误。")
+    row.get_by_role("button", name="不予采纳(恢复公示)").click()
+    assert "异议处理结果已记录" in page.get_by_role("status").inner_text()
+    with staffed_city.engine.connect() as connection:
+        status, officer = connection.execute(text(
+            "SELECT status, officer FROM objection WHERE id = :i"), {"i": objection.id}).one()
+        state = connection.execute(text("SELECT state FROM benefit_grant WHERE id = :g"),
+                                   {"g": grant_id}).scalar_one()
+    assert (status, officer, state) == ("dismissed", "officer:zhang.officer", "public_notice")
