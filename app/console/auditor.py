@@ -1,8 +1,9 @@
 """Auditor console (审计员) under ``/auditor``: search decisions (policy, as-of date, outcome,
-subject by ID number → its blind index), a decision's provenance and plain-Chinese explanation,
-its inclusion in the Merkle audit log (proofs re-checked on the server for the page), replay
-(identical or different) and export of the searched decisions as CSV or JSON. Subjects appear
-only as their pseudonymous keys; no name, ID number or phone number is shown or exported."""
+subject by ID number → its blind index, posted so that the number never appears in a URL), a
+decision's provenance and plain-Chinese explanation, its inclusion in the Merkle audit log
+(proofs re-checked on the server for the page), replay (identical or different) and export of
+the searched decisions as CSV or JSON. Subjects appear only as their pseudonymous keys; no name,
+ID number or phone number is shown or exported."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app.auth.deps import db_session, require_staff
@@ -91,6 +92,18 @@ def search(request: Request, criteria: Search = Depends(search_params),
     return console_page(request, "auditor", "search.html", "决定查询", criteria=criteria,
                         rows=rows, error=error, next_after=rows[-1].id if more else None,
                         query=criteria.params())
+
+
+@router.post("/search", response_model=None)
+def search_form(policy_id: str = Form("", max_length=64), as_of: str = Form("", max_length=10),
+                outcome: str = Form("", pattern="^(|eligible|ineligible)$"),
+                subject: str = Form("", max_length=40),
+                _who: Principal = Depends(auditor)) -> Response:
+    """The search form posts here so an ID number never reaches a URL (history, access logs):
+    it is replaced by its blind index before the results page is requested."""
+    key = subject_key_of(subject) if subject.strip() else ""
+    criteria = Search(policy_id.strip(), as_of.strip(), outcome, key)
+    return RedirectResponse(f"/auditor?{criteria.params()}", status_code=303)
 
 
 @router.get("/decisions/{decision_id}", response_class=HTMLResponse)

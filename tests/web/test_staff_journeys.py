@@ -135,6 +135,7 @@ def test_auditor_journey(page: Any, staffed_city: WebCity) -> None:
     rows = page.locator("table tbody tr")
     assert rows.count() >= 1 and "符合" in rows.first.inner_text()
     assert me.id_number not in page.locator("main").inner_text()
+    assert me.id_number not in page.url and me.subject_key in page.url  # blind index only
     screenshot(page, "auditor-1-search")
 
     csv_text = page.request.get("/auditor/export.csv?" + page.url.split("?", 1)[1]).text()
