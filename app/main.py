@@ -13,6 +13,14 @@ from app.audit.api import router as audit_router
 from app.auth.api import router as auth_router
 from app.citizen.api import router as citizen_api
 from app.citizen.pages import router as citizen_pages
+from app.console.api import router as staff_explanations_api
+from app.console.approvals import router as approval_pages
+from app.console.auditor import router as auditor_pages
+from app.console.dashboard import router as dashboard_pages
+from app.console.objections import router as objection_pages
+from app.console.policies import router as policy_pages
+from app.console.reviews import router as review_pages
+from app.console.signin import router as staff_signin_pages
 from app.enterprise.api import router as enterprise_api
 from app.enterprise.pages import router as enterprise_pages
 from app.personal_data.api import router as personal_data_router
@@ -44,9 +52,14 @@ ROUTERS: list[APIRouter] = [
     personal_data_router,
     citizen_api,
     enterprise_api,
+    staff_explanations_api,
 ]
 
-PAGE_ROUTERS: list[APIRouter] = [public_pages, signin_pages, citizen_pages, enterprise_pages]
+PAGE_ROUTERS: list[APIRouter] = [
+    public_pages, signin_pages, citizen_pages, enterprise_pages, staff_signin_pages,
+    approval_pages, review_pages, objection_pages, dashboard_pages, policy_pages,
+    auditor_pages,
+]
 
 
 def create_app() -> FastAPI:

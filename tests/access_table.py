@@ -152,6 +152,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/enterprise/me/benefits/{grant_id}"): EnterpriseOwned(),
     ("POST", "/api/v1/enterprise/me/benefits/{grant_id}/objection"): EnterpriseOwned(),
     ("POST", "/api/v1/enterprise/me/benefits/{grant_id}/confirmation"): EnterpriseOwned(),
+    # staff explanations (app/console/api.py)
+    ("GET", "/api/v1/decisions/{decision_id}/explanation"): staff("auditor", "officer",
+                                                                 "reviewer", "approver"),
 }
 
 PATH_VALUES = {

@@ -27,7 +27,8 @@ NAVIGATION: dict[str, list[NavItem]] = {audience: [] for audience in AUDIENCE_TI
 # visitor to the audience's login page.
 PREFIXES = {"/citizen": "citizen", "/enterprise": "enterprise", "/officer": "officer",
             "/auditor": "auditor"}
-LOGIN_PATHS = {"citizen": "/citizen/login", "enterprise": "/enterprise/login"}
+LOGIN_PATHS = {"citizen": "/citizen/login", "enterprise": "/enterprise/login",
+               "officer": "/staff/login", "auditor": "/staff/login"}
 
 
 def register(audience: str, *items: NavItem) -> None:
@@ -46,6 +47,7 @@ register(
     NavItem("首页", "/"),
     NavItem("个人登录", "/citizen/login"),
     NavItem("企业登录", "/enterprise/login"),
+    NavItem("工作人员登录", "/staff/login"),
 )
 
 

@@ -70,6 +70,17 @@ def _sign_in(session: Session, portal: Portal, values: dict[str, str], code: str
     return codes.sign_in_enterprise(session, values["uscc"], code, ip)
 
 
+def sign_out(request: Request, session: Session, to: str) -> Response:
+    """End the request's session and clear its cookie, then go to ``to``."""
+    token = session_token(request)
+    if token:
+        sessions.end_session(session, token)
+        session.commit()
+    response = RedirectResponse(to, status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
 def _routes(portal: Portal) -> None:
     base = portal.home
 
@@ -110,13 +121,7 @@ def _routes(portal: Portal) -> None:
     @router.post(f"{base}/logout", response_model=None)
     def logout(request: Request, _who: Principal = Depends(require_signed_in),
                session: Session = Depends(db_session), csrf_token: str = Form("")) -> Response:
-        token = session_token(request)
-        if token:
-            sessions.end_session(session, token)
-            session.commit()
-        response = RedirectResponse("/", status_code=303)
-        clear_session_cookie(response)
-        return response
+        return sign_out(request, session, "/")
 
 
 _routes(CITIZEN)

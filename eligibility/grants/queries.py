@@ -55,8 +55,10 @@ def decisions_page(session: Session, *, after_id: int, limit: int, policy_id: st
 
 
 def reviews_page(session: Session, *, after_id: int, limit: int,
-                 status: str | None = "open") -> list[ReviewItem]:
+                 status: str | None = "open", kind: str | None = None) -> list[ReviewItem]:
     statement = select(ReviewItem).where(col(ReviewItem.id) > after_id)
     if status:
         statement = statement.where(col(ReviewItem.status) == status)
+    if kind:
+        statement = statement.where(col(ReviewItem.kind) == kind)
     return list(session.exec(statement.order_by(col(ReviewItem.id)).limit(limit)).all())

@@ -13,19 +13,15 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.errors import ValidationFailed
-from eligibility import repository as population
 from eligibility.policy.source import MAX_DOCUMENT_BYTES, Issue
-from eligibility.policy.testing import run_tests
-from eligibility.registry import repository, service
+from eligibility.registry import reports, repository, service
 from eligibility.registry.models import PolicyVersion
 from eligibility.registry.schemas import (
-    CaseView,
     IssueView,
     PolicySummary,
     TestReport,
@@ -34,7 +30,6 @@ from eligibility.registry.schemas import (
     VersionView,
 )
 from eligibility.schemas import PreviewReport
-from eligibility.service import preview as preview_policy
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 staff = require_staff()
@@ -107,11 +102,7 @@ def validate(
 def run_test_cases(
     reference: str, session: Session = UNIT_OF_WORK, _who: Principal = Depends(officer),
 ) -> TestReport:
-    policy = service.compiled(session, service.resolve(session, reference))
-    cases = [CaseView(name=c.name, passed=c.passed, line=c.line, failures=c.failures)
-             for c in run_tests(policy)]
-    passed = sum(c.passed for c in cases)
-    return TestReport(policy_id=policy.id, passed=passed, failed=len(cases) - passed, cases=cases)
+    return reports.test_report(session, service.resolve(session, reference))
 
 
 @router.post("/versions/{reference}/preview", response_model=PreviewReport)
@@ -120,12 +111,7 @@ def preview(
     session: Session = UNIT_OF_WORK, _who: Principal = Depends(officer),
 ) -> PreviewReport:
     """Impact on the population held, and the change against the version in force."""
-    policy = service.compiled(session, service.resolve(session, reference))
-    current = service.version_in_force(session, policy.id, as_of)
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
-    data = population.load_subject_data(engine, policy.view.kind)
-    return preview_policy(policy, data, as_of, current)
+    return reports.preview_report(session, service.resolve(session, reference), as_of)
 
 
 @router.post("/versions/{reference}/submit", response_model=VersionView)

@@ -81,3 +81,31 @@ def test_a_form_post_without_its_csrf_token_is_refused(live_server: LiveServer,
     assert "页面已过期" in answer.text
     with httpx.Client(base_url=live_server.base_url) as anonymous:
         assert anonymous.get("/citizen/login").status_code == 200
+
+
+STAFF_PATH_VALUES = {"{reference}": "1", "{version_id}": "1", "{decision_id}": "1",
+                     "{fmt}": "csv", "{review_id}": "1"}
+
+
+@pytest.mark.parametrize("prefix", ["/officer", "/auditor"])
+def test_anonymous_visitors_of_a_console_are_sent_to_the_staff_sign_in(
+        live_server: LiveServer, prefix: str) -> None:
+    paths = page_paths(prefix)
+    assert paths
+    with client_as(live_server, None) as client:
+        for path in paths:
+            url = path
+            for name, value in STAFF_PATH_VALUES.items():
+                url = url.replace(name, value)
+            answer = client.get(url)
+            assert answer.status_code == 303, url
+            assert answer.headers["location"].startswith("/staff/login?next=")
+
+
+def test_a_citizen_cannot_open_the_consoles(live_server: LiveServer, web_city: WebCity) -> None:
+    me = people.citizen_with_certificate(web_city.engine, web_city.city_dir)
+    with client_as(live_server, citizen(me.subject_key)) as client:
+        for path in ("/officer", "/officer/approvals", "/auditor", "/auditor/export.json"):
+            answer = client.get(path)
+            assert answer.status_code == 403, path
+            assert "您没有权限执行此操作" in answer.text
