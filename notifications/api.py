@@ -98,4 +98,7 @@ def my_opt_out(
     who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
 ) -> dict[str, bool]:
     assert who.subject_key is not None
-    return {"opted_out": service.opt_out(session, who.subject_key, "citizen") or True}
+    service.opt_out(session, who.subject_key, "citizen")
+    # Committed before answering: db_session's own commit runs after the response is sent.
+    session.commit()
+    return {"opted_out": True}

@@ -10,7 +10,7 @@ import time
 
 import pytest
 import redis
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -137,3 +137,22 @@ def test_cli_create_list_revoke(engine: Engine, db_url: str,
     assert bad.exit_code == 1 and "unknown or missing scopes" in bad.output
     assert json.loads(runner.invoke(cli, ["apikeys", "list", "--json"]).output)[0]["state"] == (
         "revoked")
+
+
+def test_unknown_key_ids_are_cached_too(engine: Engine) -> None:
+    """Random key ids cost one query per cache period, not one per request."""
+    queries: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "api_key" in statement:
+            queries.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with served(engine) as client:
+            for _ in range(5):
+                answer = client.get("/api/v1/auth/me", headers=bearer("msk_0123456789ab_nope"))
+                assert answer.status_code == 401
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(queries) == 1

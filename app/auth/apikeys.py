@@ -30,6 +30,7 @@ from app.settings import get_settings
 log = logging.getLogger(__name__)
 
 PREFIX = "msk"
+MAX_CACHED_KEYS = 10_000
 SCOPES = frozenset(
     {"verify:person", "verify:enterprise", "verify:status", "data:push", "events:push"}
 )
@@ -112,11 +113,13 @@ def _split(presented: str) -> tuple[str, str]:
     return key_id, secret
 
 
-def _load(session: Session, key_id: str) -> _Resolved | None:
+def _load(session: Session, key_id: str) -> _Resolved:
+    """The key as the database has it now; an unknown id resolves to a key nobody can match
+    (cached like the others, so random ids cannot make every request a query)."""
     row = repository.api_key(session, key_id)
-    if row is None:
-        return None
     ttl = get_settings().auth.api_key_cache_seconds
+    if row is None:
+        return _Resolved("", None, 0, time.monotonic() + ttl)
     principal = None
     if row.enabled and row.revoked_at is None:
         principal = Principal(
@@ -134,11 +137,13 @@ def authenticate(session: Session, presented: str) -> Principal:
     resolved = _cache.get(key_id)
     if resolved is None or resolved.expires < time.monotonic():
         resolved = _load(session, key_id)
-        if resolved is None:
-            raise Unauthenticated("unknown API key", "API密钥无效")
         with _cache_lock:
+            if len(_cache) >= MAX_CACHED_KEYS:
+                _cache.clear()
             _cache[key_id] = resolved
-    if not hmac.compare_digest(keyed_hash(secret, API_KEY), resolved.secret_hash):
+    if not resolved.secret_hash or not hmac.compare_digest(
+        keyed_hash(secret, API_KEY), resolved.secret_hash
+    ):
         raise Unauthenticated("wrong API key secret", "API密钥无效")
     if resolved.principal is None:
         raise Unauthenticated("API key revoked or disabled", "API密钥已停用")
