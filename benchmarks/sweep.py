@@ -66,7 +66,7 @@ def parse() -> argparse.Namespace:
              "cloned for every run (default: DATABASE_city_PERSONS_ENTERPRISES)")
     parser.add_argument("--workers", type=int, default=0,
                         help="run the sweeps on this many Celery worker processes (0: in process)")
-    parser.add_argument("--shards", type=int, default=4, help="shards per subject kind "
+    parser.add_argument("--shards", type=int, default=8, help="shards per subject kind "
                         "(with --workers)")
     parser.add_argument("--hooks", action="store_true", help="workers install the SMS and "
                         "e-certificate hooks, as production workers do (not counted by default)")
