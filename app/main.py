@@ -12,22 +12,34 @@ from app import ENGINE_VERSION
 from app.audit.api import router as audit_router
 from app.auth.api import router as auth_router
 from app.errors import MianshenError, RateLimited
+from app.personal_data.api import router as personal_data_router
+from app.wiring import install_hooks
 from certs.api import router as certs_router
+from certs.verify.api import router as verify_router
+from eligibility.events.api import router as events_router
 from eligibility.grants.api import router as grants_router
 from eligibility.payments.api import router as payments_router
+from eligibility.registry.api import router as policies_router
+from eligibility.replay.api import router as replay_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = [
     auth_router,
     notifications_router,
     certs_router,
+    verify_router,
     grants_router,
     payments_router,
     audit_router,
+    events_router,
+    policies_router,
+    replay_router,
+    personal_data_router,
 ]
 
 
 def create_app() -> FastAPI:
+    install_hooks()  # pushed death events cancel SMS and revoke certificates here too
     api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
 
     @api.exception_handler(MianshenError)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import sys
 import time
@@ -35,7 +36,7 @@ from app.datahub.schemas import DatasetCounts  # noqa: E402
 from app.db import engine_for  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-BENCH_DATABASE = "mianshen_bench_import"
+BENCH_DATABASE = "import_bench_city"
 TARGET_ROWS_PER_SECOND = 50_000
 
 
@@ -77,6 +78,41 @@ def drop_database() -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
 
 
+def _process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def backend_cpu(url: str) -> float:
+    """CPU seconds (user + system) used so far by the PostgreSQL backends connected to the
+    database of ``url`` (read from /proc: the server must run on this machine). Parallel
+    maintenance workers that already exited are not counted."""
+    database = url.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+        pids = [row[0] for row in admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        )]
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def wal_position() -> int:
+    """The server's WAL insert position in bytes (cluster-wide: other databases' writes count
+    too, so the per-row figure is exact only on an otherwise idle server)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+        row = admin.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def dataset_files(city: Path) -> list[Path]:
     files = []
     for spec in DATASETS:
@@ -91,11 +127,20 @@ def import_all(url: str, files: list[Path], batch_rows: int | None, title: str) 
     engine = engine_for(url)
     print(f"\n{title}")
     print(f"{'dataset':<24}{'rows':>12}{'loaded':>12}{'unchanged':>12}{'quarantined':>12}"
-          f"{'seconds':>10}{'rows/s':>12}")
+          f"{'seconds':>10}{'rows/s':>12}{'µs/row py':>11}{'µs/row pg':>11}{'WAL B/row':>11}")
     total_rows, total_seconds = 0, 0.0
     totals = DatasetCounts()
+    process_cpu, database_cpu, wal_bytes = 0.0, 0.0, 0
     for file in files:
+        process_before, backend_before = _process_cpu(), backend_cpu(url)
+        wal_before = wal_position()
         report = service.import_path(engine, file, batch_rows=batch_rows)
+        process_used = _process_cpu() - process_before
+        backend_used = backend_cpu(url) - backend_before
+        wal_used = wal_position() - wal_before
+        wal_bytes += wal_used
+        process_cpu += process_used
+        database_cpu += backend_used
         for message in report.errors.values():
             print(f"  error: {message}")
         counts = next(iter(report.datasets.values()), DatasetCounts())
@@ -107,12 +152,29 @@ def import_all(url: str, files: list[Path], batch_rows: int | None, title: str) 
         totals.quarantined += counts.quarantined
         rate = rows / report.seconds if report.seconds else 0.0
         print(f"{file.stem:<24}{rows:>12,}{counts.loaded:>12,}{counts.unchanged:>12,}"
-              f"{counts.quarantined:>12,}{report.seconds:>10.1f}{rate:>12,.0f}")
+              f"{counts.quarantined:>12,}{report.seconds:>10.1f}{rate:>12,.0f}"
+              f"{_micros(process_used, rows):>11}{_micros(backend_used, rows):>11}"
+              f"{_per_row(wal_used, rows):>11}")
     rate = total_rows / total_seconds if total_seconds else 0.0
     print(f"{'total':<24}{total_rows:>12,}{totals.loaded:>12,}{totals.unchanged:>12,}"
-          f"{totals.quarantined:>12,}{total_seconds:>10.1f}{rate:>12,.0f}")
+          f"{totals.quarantined:>12,}{total_seconds:>10.1f}{rate:>12,.0f}"
+          f"{_micros(process_cpu, total_rows):>11}{_micros(database_cpu, total_rows):>11}"
+          f"{_per_row(wal_bytes, total_rows):>11}")
+    print(f"load average: {_load()}")
     engine.dispose()
     return rate
+
+
+def _micros(seconds: float, rows: int) -> str:
+    return f"{seconds / rows * 1e6:.1f}" if rows else "-"
+
+
+def _per_row(amount: float, rows: int) -> str:
+    return f"{amount / rows:,.0f}" if rows else "-"
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -129,6 +191,7 @@ def main() -> None:
     args = parser.parse_args()
 
     city = ensure_city(args)
+    print(f"load average before: {_load()}")
     url = args.database_url or fresh_database()
     try:
         migrations.upgrade(url)

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from app.auth.deps import current_principal, db_session, ensure_owner_or_staff
+from app.auth.deps import UNIT_OF_WORK, current_principal, ensure_owner_or_staff
 from app.auth.principal import Principal
 from app.errors import Forbidden, NotFound
+from app.personal_data.service import record_access
 from certs import rendering, repository, service
 from certs.models import Certificate
 from certs.schemas import (
@@ -41,6 +42,9 @@ def view_of(cert: Certificate) -> CertificateView:
     )
 
 
+VIEW_FIELDS = sorted(CertificateView.model_fields)
+
+
 def _certificate(session: Session, cert_id: str, who: Principal | None) -> Certificate:
     """The certificate, if ``who`` may see it (a missing one answers 404 only to staff)."""
     cert = repository.get_certificate(session, cert_id)
@@ -51,21 +55,29 @@ def _certificate(session: Session, cert_id: str, who: Principal | None) -> Certi
 
 
 @router.get("/issuers", response_model=list[PublishedIssuer])
-def issuers(session: Session = Depends(db_session)) -> list[PublishedIssuer]:
+def issuers(session: Session = UNIT_OF_WORK) -> list[PublishedIssuer]:
     return service.published_issuers(session)
 
 
 @router.get("/status/{issuer}", response_model=StatusListView)
-def status(issuer: str, session: Session = Depends(db_session)) -> StatusListView:
+def status(issuer: str, session: Session = UNIT_OF_WORK) -> StatusListView:
     return service.status_list_for(session, issuer)
 
 
 @router.post("/verify", response_model=VerificationResult)
-def verify(request: VerifyRequest, session: Session = Depends(db_session),
+def verify(request: VerifyRequest, session: Session = UNIT_OF_WORK,
            who: Principal | None = Depends(current_principal)) -> VerificationResult:
+    """Public with a token (a verifier holds one); by id for the holder, staff or a department
+    key with the scope. A verification that reveals a holder's record is in the access log."""
     if request.token is None and request.cert_id is not None:
         _may_verify_by_id(session, request.cert_id, who)
-    return service.verify_online(session, token=request.token, cert_id=request.cert_id)
+    checked = service.verify_online(session, token=request.token, cert_id=request.cert_id)
+    if checked.certificate is not None:
+        cert = repository.get_certificate(session, str(checked.certificate.get("id")))
+        if cert is not None:
+            record_access(session, who, cert.subject_key, "certificate_verify",
+                          sorted(checked.certificate))
+    return checked
 
 
 def _may_verify_by_id(session: Session, cert_id: str, who: Principal | None) -> None:
@@ -78,14 +90,16 @@ def _may_verify_by_id(session: Session, cert_id: str, who: Principal | None) -> 
 
 
 @router.get("/{cert_id}", response_model=CertificateView)
-def show(cert_id: str, session: Session = Depends(db_session),
+def show(cert_id: str, session: Session = UNIT_OF_WORK,
          who: Principal | None = Depends(current_principal)) -> CertificateView:
-    return view_of(_certificate(session, cert_id, who))
+    cert = _certificate(session, cert_id, who)
+    record_access(session, who, cert.subject_key, "certificate_show", VIEW_FIELDS)
+    return view_of(cert)
 
 
 @router.get("/{cert_id}/qr")
 def qr(cert_id: str, kind: str = Query("svg", pattern="^(svg|png)$"),
-       session: Session = Depends(db_session),
+       session: Session = UNIT_OF_WORK,
        who: Principal | None = Depends(current_principal)) -> Response:
     token = service.token_of(_certificate(session, cert_id, who))
     media = "image/svg+xml" if kind == "svg" else "image/png"
@@ -93,7 +107,8 @@ def qr(cert_id: str, kind: str = Query("svg", pattern="^(svg|png)$"),
 
 
 @router.get("/{cert_id}/page", response_class=HTMLResponse)
-def page(cert_id: str, session: Session = Depends(db_session),
+def page(cert_id: str, session: Session = UNIT_OF_WORK,
          who: Principal | None = Depends(current_principal)) -> HTMLResponse:
     cert = _certificate(session, cert_id, who)
+    record_access(session, who, cert.subject_key, "certificate_page", VIEW_FIELDS)
     return HTMLResponse(rendering.page(view_of(cert), service.token_of(cert)))

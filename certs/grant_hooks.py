@@ -22,7 +22,7 @@ from certs.service import (
     ensure_issuer,
     generate_department_key,
     issue_certificate,
-    revoke_for_subject,
+    revoke_for_subjects,
 )
 from eligibility.grants.hooks import Death, GrantChange, Hook, register
 
@@ -82,9 +82,8 @@ def on_grant_changed(session: Session, changes: Sequence[GrantChange]) -> None:
 
 
 def on_subject_died(session: Session, deaths: Sequence[Death]) -> None:
-    revoked = sum(
-        revoke_for_subject(session, d.subject_key, "death record received") for d in deaths
-    )
+    keys = [d.subject_key for d in deaths]
+    revoked = revoke_for_subjects(session, keys, "death record received")
     log.info("deaths revoked %d e-certificates", revoked)
 
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.datahub.models import DeathRecord, Person
 from certs.models import Certificate, CertImport, CertIssuer, CertSigningKey, CertStatus
 
 
@@ -60,7 +59,12 @@ def by_idempotency_key(session: Session, key: str) -> Certificate | None:
 
 
 def of_subject(session: Session, subject_key: str) -> Sequence[Certificate]:
-    statement = (select(Certificate).where(Certificate.subject_key == subject_key)
+    return of_subjects(session, [subject_key])
+
+
+def of_subjects(session: Session, subject_keys: Sequence[str]) -> Sequence[Certificate]:
+    wanted = sorted(set(subject_keys))
+    statement = (select(Certificate).where(col(Certificate.subject_key).in_(wanted))
                  .order_by(col(Certificate.id)))
     return session.exec(statement).all()
 
@@ -85,15 +89,6 @@ def flagged_indexes(session: Session, issuer_code: str, status: CertStatus) -> l
 
 def get_import(session: Session, token_hash: str) -> CertImport | None:
     return session.exec(select(CertImport).where(CertImport.token_hash == token_hash)).first()
-
-
-def person_by_subject(session: Session, subject_key: str) -> Person | None:
-    return session.exec(select(Person).where(Person.subject_key == subject_key)).first()
-
-
-def has_death_record(session: Session, subject_key: str) -> bool:
-    statement = select(DeathRecord.id).where(DeathRecord.subject_key == subject_key).limit(1)
-    return session.exec(statement).first() is not None
 
 
 def count_certificates(session: Session) -> int:

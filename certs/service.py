@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -242,12 +243,30 @@ def set_status(session: Session, cert_id: str, status: CertStatus, reason: str) 
 
 def revoke_for_subject(session: Session, subject_key: str, reason: str) -> int:
     """Revoke every live certificate of a subject (hook for a death record); returns how many."""
-    count = 0
-    for cert in repository.of_subject(session, subject_key):
-        if cert.status != CertStatus.REVOKED.value:
-            set_status(session, cert.cert_id, CertStatus.REVOKED, reason)
-            count += 1
-    return count
+    return revoke_for_subjects(session, [subject_key], reason)
+
+
+def revoke_for_subjects(session: Session, subject_keys: Sequence[str], reason: str) -> int:
+    """Revoke every live certificate of these subjects (a batch of deaths): one look-up, the
+    rows changed together and one audit append for all of them; returns how many."""
+    live = [c for c in repository.of_subjects(session, subject_keys)
+            if c.status != CertStatus.REVOKED.value]
+    now = _now()
+    for cert in live:
+        cert.status = CertStatus.REVOKED.value
+        cert.status_reason = reason[:64]
+        cert.updated_at = now
+        session.add(cert)
+    session.flush()
+    audit.append_many(session, [
+        (EntryKind.CERTIFICATE_REVOKED, {
+            "record_id": c.cert_id, "certificate_id": c.cert_id, "reason": c.status_reason,
+            "effective_date": now.date()})
+        for c in live
+    ])
+    if live:
+        log.info("%d certificates revoked (%s)", len(live), reason[:64])
+    return len(live)
 
 
 def holder_name(cert: Certificate) -> str:

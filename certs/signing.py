@@ -1,6 +1,7 @@
 """Department signing keys, canonical JSON and the compact signed token.
 
-Keys: Ed25519 by default, ECDSA P-256 (SHA-256, DER signature) as an option. The private key is
+Keys: Ed25519 by default, ECDSA P-256 (SHA-256, DER signature) or SM2 with SM3 (``certs.sm2``,
+through tongsuopy) as options. The private key is
 PKCS#8 DER encrypted with ``app.privacy.keyring()`` before it is stored; it is never logged or
 printed. ``key_id`` is the first 8 bytes of SHA-256 of the SubjectPublicKeyInfo DER, in hex, and
 travels with every signature so a verifier picks the right key after a rotation.
@@ -20,18 +21,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from app.privacy import keyring
+from certs import sm2
 
 
 class Algorithm(enum.StrEnum):
     ED25519 = "ed25519"
     ECDSA_P256 = "ecdsa-p256"
+    SM2 = "sm2-sm3"
 
 
 class TokenError(ValueError):
@@ -69,6 +72,13 @@ def key_id_of(public_der: bytes) -> str:
 
 
 def generate_key(algorithm: Algorithm = Algorithm.ED25519) -> GeneratedKey:
+    if algorithm is Algorithm.SM2:
+        private_der, public_der = sm2.generate()
+        return GeneratedKey(
+            key_id=key_id_of(public_der), algorithm=algorithm,
+            public_key_b64=base64.b64encode(public_der).decode(),
+            encrypted_private_key=keyring().encrypt(private_der),
+        )
     private: Ed25519PrivateKey | ec.EllipticCurvePrivateKey
     if algorithm is Algorithm.ED25519:
         private = Ed25519PrivateKey.generate()
@@ -91,6 +101,8 @@ def generate_key(algorithm: Algorithm = Algorithm.ED25519) -> GeneratedKey:
 
 
 def sign(algorithm: str, encrypted_private_key: str, message: bytes) -> bytes:
+    if algorithm == Algorithm.SM2:
+        return sm2.sign(keyring().decrypt(encrypted_private_key), message)
     private: PrivateKeyTypes = serialization.load_der_private_key(
         keyring().decrypt(encrypted_private_key), password=None
     )
@@ -108,6 +120,11 @@ def _public_key(public_key_b64: str) -> PublicKeyTypes:
 
 def verify(algorithm: str, public_key_b64: str, signature: bytes, message: bytes) -> bool:
     """True only for a good signature; any malformed key or signature is simply False."""
+    if algorithm == Algorithm.SM2:
+        try:
+            return sm2.verify(base64.b64decode(public_key_b64), signature, message)
+        except ValueError:
+            return False
     try:
         public = _public_key(public_key_b64)
         if algorithm == Algorithm.ED25519 and isinstance(public, Ed25519PublicKey):
@@ -116,7 +133,7 @@ def verify(algorithm: str, public_key_b64: str, signature: bytes, message: bytes
         if algorithm == Algorithm.ECDSA_P256 and isinstance(public, ec.EllipticCurvePublicKey):
             public.verify(signature, message, ec.ECDSA(hashes.SHA256()))
             return True
-    except (InvalidSignature, ValueError, TypeError):
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
         return False
     return False
 

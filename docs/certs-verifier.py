@@ -5,11 +5,12 @@
     mianshen certs status <issuer USCC> --json > status.json  # refresh daily
     python3 certs-verifier.py <token> --issuers issuers.json [--status status.json]
 
-Checks the signature (Ed25519 or ECDSA P-256) with the issuer's published key named in the
-token, that a retired key signed nothing dated after its retirement, the identifier's ISO 7064
-MOD 37,36 check character, the validity dates and, with --status, the issuer's signed bitstring
-status list (revocation, suspension, validUntil). Prints VALID or INVALID <reason> and exits 0
-or 1. Needs only the Python standard library and `cryptography`. Format: docs/certs.md.
+Checks the signature (Ed25519, ECDSA P-256, or SM2/SM3 when tongsuopy is installed) with the
+issuer's published key named in the token, that a retired key signed nothing dated after its
+retirement, the identifier's ISO 7064 MOD 37,36 check character, the validity dates and, with
+--status, the issuer's signed bitstring status list (revocation, suspension, validUntil).
+Prints VALID or INVALID <reason> and exits 0 or 1. Needs only the Python standard library and
+`cryptography` (and `tongsuopy` for SM2 issuers). Format: docs/certs.md.
 """
 
 import argparse
@@ -19,7 +20,7 @@ import json
 import sys
 from datetime import date, datetime, timezone
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
@@ -37,8 +38,33 @@ def split_token(token):
     return body, json.loads(body), unb64url(signature_b64), key_id
 
 
+def sm2_signature_ok(key, signature, body):
+    try:
+        from tongsuopy.crypto import hashes as sm_hashes
+        from tongsuopy.crypto import serialization as sm_serialization
+        from tongsuopy.crypto.asymciphers import ec as sm_ec
+        from tongsuopy.crypto.exceptions import InternalError as Sm2InternalError
+        from tongsuopy.crypto.exceptions import InvalidSignature as Sm2InvalidSignature
+        from tongsuopy.crypto.exceptions import UnsupportedAlgorithm as Sm2Unsupported
+    except ImportError:
+        return False
+    try:
+        public = sm_serialization.load_der_public_key(base64.b64decode(key["public_key"]))
+        if not isinstance(getattr(public, "curve", None), sm_ec.SM2):
+            return False
+        public.verify(signature, body, sm_ec.ECDSA(sm_hashes.SM3()))
+    except (Sm2InvalidSignature, Sm2Unsupported, Sm2InternalError):
+        return False
+    return True
+
+
 def signature_ok(key, signature, body):
-    public = serialization.load_der_public_key(base64.b64decode(key["public_key"]))
+    if key["algorithm"] == "sm2-sm3":
+        return sm2_signature_ok(key, signature, body)
+    try:
+        public = serialization.load_der_public_key(base64.b64decode(key["public_key"]))
+    except UnsupportedAlgorithm:
+        return False
     try:
         if key["algorithm"] == "ed25519" and isinstance(public, ed25519.Ed25519PublicKey):
             public.verify(signature, body)

@@ -107,8 +107,11 @@ def from_exchange_files(
 ) -> SubjectData:
     """Frames read straight from ``<dataset>.csv`` exchange files (e.g. the synthetic city):
     ID numbers become keys through ``subject_key`` (default: the keyring's pseudonymous key),
-    personal columns are dropped, values that do not parse become missing. For benchmarks and
-    previews without an import; the database path is ``repository``."""
+    personal columns are dropped, values that do not parse become missing. As the import does,
+    a row without its natural key is dropped and a later row with the natural key of an earlier
+    one is a duplicate and dropped (otherwise a duplicated person is evaluated, and counted,
+    twice). For benchmarks and previews without an import; the database path is
+    ``repository``."""
     from app.privacy import keyring
 
     to_key = subject_key or keyring().subject_key
@@ -117,7 +120,7 @@ def from_exchange_files(
         path = folder / f"{name}.csv"
         if not path.exists():
             continue
-        raw = pl.read_csv(path, infer_schema=False)
+        raw = _without_duplicates(pl.read_csv(path, infer_schema=False), name)
         renames = {}
         for spec in dataset(name).fields:
             if spec.type.value == "id_number" and spec.storage_column and spec.name in raw.columns:
@@ -130,6 +133,13 @@ def from_exchange_files(
             raw = raw.join(mapping, on=column, how="left").drop(column).rename({"~k": column})
         frames[name] = conform(name, raw)
     return SubjectData(kind, frames)
+
+
+def _without_duplicates(raw: pl.DataFrame, name: str) -> pl.DataFrame:
+    key = [column for column in dataset(name).key if column in raw.columns]
+    if not key:
+        return raw
+    return raw.drop_nulls(key).unique(subset=key, keep="first", maintain_order=True)
 
 
 # -- inline test-case data ---------------------------------------------------------------------

@@ -27,8 +27,10 @@ class PreviewChange(BaseModel):
     newly_eligible: int
     no_longer_eligible: int
     eligible_delta: int
+    cost_per_month_delta_fen: int | None = None
     cost_per_year_delta_fen: int | None
     one_off_total_delta_fen: int | None
+    by_group: list[PreviewGroup] = Field(default_factory=list)  # deltas per region and tier
 
 
 class PreviewReport(BaseModel):

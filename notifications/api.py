@@ -20,9 +20,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_citizen, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_citizen, require_staff
 from app.auth.principal import Principal
 from app.errors import Forbidden, ValidationFailed
+from app.personal_data.service import record_access
 from app.settings import get_settings
 from notifications import service
 from notifications.providers import PROVIDERS, ProviderKind
@@ -48,7 +49,8 @@ def _receipt_authorised(request: Request, raw: bytes) -> bool:
 
 @router.post("/receipts/{provider}")
 async def receive_receipts(
-    provider: ProviderKind, request: Request, session: Session = Depends(db_session)
+    provider: ProviderKind, request: Request,
+    session: Session = UNIT_OF_WORK,
 ) -> dict[str, Any]:
     """Delivery reports pushed by a provider; applying one twice changes nothing."""
     raw = await request.body()
@@ -75,30 +77,33 @@ def _acknowledgement(provider: ProviderKind, report: ReceiptReport) -> dict[str,
 
 @router.get("/stats", dependencies=[Depends(OFFICERS)])
 def stats(
-    batch_ref: str | None = Query(default=None), session: Session = Depends(db_session)
+    batch_ref: str | None = Query(default=None),
+    session: Session = UNIT_OF_WORK,
 ) -> DeliveryStats:
     return service.delivery_stats(session, batch_ref)
 
 
 @router.get("/batches", dependencies=[Depends(OFFICERS)])
-def batches(session: Session = Depends(db_session)) -> list[DeliveryStats]:
+def batches(session: Session = UNIT_OF_WORK) -> list[DeliveryStats]:
     return service.batch_stats(session)
 
 
 @router.get("/mine")
 def my_messages(
-    who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
+    who: Principal = Depends(require_citizen),
+    session: Session = UNIT_OF_WORK,
 ) -> list[CitizenMessage]:
     assert who.subject_key is not None
-    return service.citizen_messages(session, who.subject_key)
+    messages = service.citizen_messages(session, who.subject_key)
+    record_access(session, who, who.subject_key, "notifications_mine",
+                  sorted(CitizenMessage.model_fields))
+    return messages
 
 
 @router.post("/mine/opt-out")
 def my_opt_out(
-    who: Principal = Depends(require_citizen), session: Session = Depends(db_session)
+    who: Principal = Depends(require_citizen), session: Session = UNIT_OF_WORK
 ) -> dict[str, bool]:
     assert who.subject_key is not None
     service.opt_out(session, who.subject_key, "citizen")
-    # Committed before answering: db_session's own commit runs after the response is sent.
-    session.commit()
     return {"opted_out": True}

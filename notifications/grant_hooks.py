@@ -4,7 +4,8 @@ A grant change becomes an outbox row in the same transaction (``Hook.GRANT_CHANG
 does each payment put in a payment batch (``Hook.PAYMENTS_BATCHED``: "payment made"); a death
 cancels every pending message of that person (``Hook.SUBJECT_DIED``) and an ending caused by
 death sends nothing -- nobody gets an SMS about a relative who just died. Only person subjects
-are messaged here; enterprises are reached through their legal representative (not yet wired).
+are messaged here, and for a child's grant its guardian (the payee); enterprises are reached
+through their legal representative (not yet wired).
 :func:`install` registers both hooks; every process that sweeps or ingests events calls it.
 """
 
@@ -23,7 +24,7 @@ from app.datahub.catalog import Department
 from eligibility.grants.hooks import Death, GrantChange, Hook, register
 from notifications.models import EventKind
 from notifications.schemas import NotificationRequest
-from notifications.service import cancel_pending, enqueue_many
+from notifications.service import cancel_pending_for, enqueue_many
 from notifications.templates import TEMPLATE_SETS, template_for
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ END_REASONS_ZH = {
     "not_eligible": "不再符合享受条件",
 }
 SILENT_REASONS = frozenset({"death", "died", "deceased"})
+MESSAGED_KINDS = frozenset({"person", "child"})  # a child's grant messages its guardian
 
 
 @lru_cache
@@ -97,14 +99,16 @@ def on_grant_changed(session: Session, changes: Sequence[GrantChange]) -> None:
     requests = []
     for change in changes:
         event = _event_for(change)
-        if change.subject_kind != "person" or event is None or change.policy_id not in meta:
+        if change.subject_kind not in MESSAGED_KINDS or event is None:
+            continue
+        if change.policy_id not in meta:
             continue
         title, template_set, agency = meta[change.policy_id]
         wanted = template_for(template_set, event).caller_variables
         variables = {k: v for k, v in _variables(change, title).items() if k in wanted}
         requests.append(
             NotificationRequest(
-                subject_key=change.subject_key,
+                subject_key=change.recipient_key,  # a child's grant: the guardian paid
                 event=event,
                 grant_ref=f"grant-{change.grant_id}",
                 period=change.effective_date.strftime("%Y-%m"),
@@ -155,7 +159,8 @@ def on_payments_batched(session: Session, payment_ids: Sequence[int]) -> None:
 
 
 def on_subject_died(session: Session, deaths: Sequence[Death]) -> None:
-    cancelled = sum(cancel_pending(session, d.subject_key, "death record received") for d in deaths)
+    keys = [d.subject_key for d in deaths]
+    cancelled = cancel_pending_for(session, keys, "death record received")
     log.info("deaths cancelled %d pending messages", cancelled)
 
 

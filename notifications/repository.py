@@ -312,13 +312,21 @@ def insert_fallback_tasks(session: Session, tasks: list[dict[str, Any]]) -> None
 
 
 def pending_for_subject(session: Session, subject_key: str) -> list[Row[Any]]:
-    statement = select(N.c.id, N.c.status).where(
-        N.c.subject_key == subject_key,
-        N.c.status.in_([NotificationStatus.CREATED, NotificationStatus.RETRYING]),
-    )
-    if _is_postgres(session):
-        statement = statement.with_for_update()
-    return list(session.execute(statement))
+    return pending_for_subjects(session, [subject_key])
+
+
+def pending_for_subjects(session: Session, subject_keys: Sequence[str]) -> list[Row[Any]]:
+    """Messages still waiting for these subjects, locked (on PostgreSQL) in id order."""
+    found: list[Row[Any]] = []
+    for chunk in _chunks(sorted(set(subject_keys))):
+        statement = select(N.c.id, N.c.status).where(
+            _among(session, N.c.subject_key, chunk),
+            N.c.status.in_([NotificationStatus.CREATED, NotificationStatus.RETRYING]),
+        ).order_by(N.c.id)
+        if _is_postgres(session):
+            statement = statement.with_for_update()
+        found += session.execute(statement)
+    return found
 
 
 def stale_sending(session: Session, *, claimed_before: datetime, limit: int) -> list[Row[Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -128,12 +129,19 @@ def enqueue(
 def cancel_pending(
     session: Session, subject_key: str, reason: str, *, now: datetime | None = None
 ) -> int:
-    """Cancel every message still waiting for this subject (e.g. a death has arrived).
+    """Cancel every message still waiting for this subject (e.g. a death has arrived)."""
+    return cancel_pending_for(session, [subject_key], reason, now=now)
+
+
+def cancel_pending_for(
+    session: Session, subject_keys: Sequence[str], reason: str, *, now: datetime | None = None
+) -> int:
+    """Cancel every message still waiting for these subjects (a batch of deaths).
 
     A message already claimed (``sending``) is past recall; anything created or waiting for a
     retry is cancelled and never handed to a provider. Returns how many were cancelled."""
     now = now or utcnow()
-    pending = repository.pending_for_subject(session, subject_key)
+    pending = repository.pending_for_subjects(session, subject_keys)
     cancelled = 0
     for status in (S.CREATED, S.RETRYING):
         ids = [row.id for row in pending if row.status == status]

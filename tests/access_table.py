@@ -92,6 +92,11 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/certs/{cert_id}"): HolderOrStaff(),
     ("GET", "/api/v1/certs/{cert_id}/qr"): HolderOrStaff(),
     ("GET", "/api/v1/certs/{cert_id}/page"): HolderOrStaff(),
+    # verification service (certs/verify/api.py)
+    ("POST", "/api/v1/verify/person"): Scope("verify:person"),
+    ("POST", "/api/v1/verify/enterprise"): Scope("verify:enterprise"),
+    ("POST", "/api/v1/verify/status"): Scope("verify:status"),
+    ("POST", "/api/v1/verify/calls/search"): staff("auditor"),
     # grants, decisions, reviews (eligibility/grants/api.py)
     ("GET", "/api/v1/grants"): staff(),
     ("GET", "/api/v1/grants/{grant_id}"): staff(),
@@ -109,6 +114,20 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/tree-heads"): Public("signed tree heads"),
     ("GET", "/api/v1/audit/entries/{reference}/proof"): staff("auditor"),
     ("GET", "/api/v1/audit/consistency"): staff("auditor"),
+    # life events pushed by departments (eligibility/events/api.py)
+    ("POST", "/api/v1/events"): Scope("events:push"),
+    ("GET", "/api/v1/audit/decisions/{decision_id}/replay"): staff("auditor"),
+    # the policy lifecycle (eligibility/registry/api.py)
+    ("GET", "/api/v1/policies"): staff(),
+    ("GET", "/api/v1/policies/{policy_id}/versions"): staff(),
+    ("GET", "/api/v1/policies/versions/{reference}"): staff(),
+    ("POST", "/api/v1/policies/versions"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/validate"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/test"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/preview"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/submit"): staff("officer"),
+    ("POST", "/api/v1/policies/versions/{reference}/approve"): staff("approver"),
+    ("POST", "/api/v1/policies/versions/{reference}/retire"): staff("approver"),
 }
 
 PATH_VALUES = {
@@ -118,4 +137,7 @@ PATH_VALUES = {
     "period": "2026-11",
     "reference": "1",
 }
-QUERY_VALUES = {"/api/v1/audit/consistency": {"old_size": "1", "new_size": "1"}}
+QUERY_VALUES = {
+    "/api/v1/audit/consistency": {"old_size": "1", "new_size": "1"},
+    "/api/v1/policies/versions/{reference}/preview": {"as_of": "2026-11-01"},
+}

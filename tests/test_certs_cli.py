@@ -8,19 +8,14 @@ import json
 import sys
 import types
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import typer
-from sqlalchemy.engine import Engine
-from stdnum.cn import ric
 from typer.testing import CliRunner
 
-from app.db import session_scope
 from app.settings import get_settings
-from tests.sms_support import add_person
 
 
 def _load_certs_cli() -> ModuleType:
@@ -49,7 +44,6 @@ def _load_certs_cli() -> ModuleType:
 
 CERTS_CLI = _load_certs_cli()
 app: typer.Typer = CERTS_CLI.app
-verify_app: typer.Typer = CERTS_CLI.verify_app
 
 
 @pytest.fixture
@@ -97,17 +91,6 @@ def test_errors_are_reported_not_raised(runner: CliRunner) -> None:
     assert bad_date.exit_code == 1
     assert runner.invoke(app, ["verify", "garbage"]).exit_code == 1
     assert runner.invoke(app, ["revoke", "1.2.156.3005.2.X", "--reason", "x"]).exit_code == 1
-
-
-def test_verify_person(runner: CliRunner, engine: Engine) -> None:
-    id_number = "37060219500101123" + ric.calc_check_digit("370602195001011230")
-    with session_scope(engine) as session:
-        add_person(session, id_number, name="王秀英", birth_date=date(1950, 1, 1))
-    matched = runner.invoke(verify_app, ["person", "王秀英", id_number, "--json"])
-    assert matched.exit_code == 0 and json.loads(matched.output)["outcome"] == "match"
-    assert id_number not in matched.output
-    mismatch = runner.invoke(verify_app, ["person", "王秀", id_number, "--json"])
-    assert mismatch.exit_code == 1 and json.loads(mismatch.output)["outcome"] == "mismatch"
 
 
 def test_status_list_and_import(runner: CliRunner, tmp_path: Path) -> None:

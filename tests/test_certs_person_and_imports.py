@@ -14,7 +14,7 @@ from app.privacy import keyring
 from certs import service, signing
 from certs.imports import import_certificate
 from certs.models import DEPARTMENTS, CertImport, CertStatus, CertType
-from certs.person_check import check_person
+from certs.verify.person import check_person
 from tests.sms_support import add_death, add_person
 
 

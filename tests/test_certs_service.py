@@ -68,8 +68,9 @@ def test_issuance_is_idempotent_per_type_subject_and_grant(engine: Engine) -> No
         assert len(service.repository.of_subject(session, SUBJECT)) == 2
 
 
-def test_forged_signature_and_tampered_field_fail(engine: Engine) -> None:
-    _setup(engine)
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_forged_signature_and_tampered_field_fail(engine: Engine, algorithm: Algorithm) -> None:
+    _setup(engine, algorithm)
     token = _issue(engine)
     issuers, lists = _published(engine)
     body, payload, signature, key_id = signing.decode_token(token)

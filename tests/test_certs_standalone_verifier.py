@@ -1,5 +1,6 @@
-"""``docs/certs-verifier.py`` (stdlib + cryptography only) agrees with the service: valid,
-forged, tampered, revoked, expired and unknown-issuer tokens, run as a separate process."""
+"""``docs/certs-verifier.py`` (stdlib + cryptography, tongsuopy for SM2) agrees with the
+service: valid, forged, tampered, revoked, expired and unknown-issuer tokens, run as a separate
+process, for ECDSA P-256 and SM2 issuers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from app.db import session_scope
@@ -27,9 +29,11 @@ def _run(token: str, issuers: Path, status: Path | None, today: str) -> tuple[in
     return done.returncode, done.stdout.strip()
 
 
-def test_standalone_verifier(engine: Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("algorithm", [signing.Algorithm.ECDSA_P256, signing.Algorithm.SM2])
+def test_standalone_verifier(engine: Engine, tmp_path: Path,
+                             algorithm: signing.Algorithm) -> None:
     with session_scope(engine) as session:
-        service.generate_department_key(session, "transport", signing.Algorithm.ECDSA_P256)
+        service.generate_department_key(session, "transport", algorithm)
         cert = service.issue_certificate(
             session, CertType.BUS_CARD, keyring().subject_key("370602195001011234"), "张建国",
             "transport", date(2026, 1, 1), date(2027, 12, 31), issued_on=date(2026, 1, 1))

@@ -15,7 +15,7 @@ from app.datahub.catalog import DATASETS
 from app.datahub.synth import generate_city
 from app.db import session_scope
 
-# The sizes tests/test_synth.py uses (3,000 persons with seed 5 crash the generator).
+# The sizes tests/test_synth.py uses.
 PERSONS, ENTERPRISES, SEED = 5_000, 600, 11
 
 

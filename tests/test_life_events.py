@@ -92,7 +92,7 @@ def test_death_suspends_at_once_calls_hooks_and_the_sweep_ends_the_grant(
         (chen, date(2025, 11, 20))
     ]
     assert [(c.to_state, c.reason) for c in hook_calls["changed"]] == [
-        ("suspended", "person_event_reported")
+        ("suspended", "death")  # the reason notifications keep silent about
     ]
     before = counts(engine)
     again = ingest_lines(engine, [death("D-1", CHEN_ID, "2025-11-20")], date(2025, 11, 21))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
 
 from app.datahub.catalog import DATASETS
@@ -256,3 +258,30 @@ def test_the_registry_holds_at_least_the_milestone_cohort(tmp_path: Path) -> Non
     report = generate_city(tmp_path, persons=10, enterprises=5, seed=1, dirty_share=0)
     assert report.rows["person"] == cohort(REFERENCE_DATE).size and report.dirty_rows == 0
     assert manifest(tmp_path)["dirty_rows"] == []
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    persons=st.integers(0, 6_000),
+    enterprises=st.integers(0, 400),
+    seed=st.integers(0, 2**16),
+    chunk_size=st.sampled_from([1_000, 2_500, 100_000]),
+)
+def test_small_cities_of_any_seed_are_written_with_every_dirty_row_listed(
+    tmp_path_factory: pytest.TempPathFactory, persons: int, enterprises: int, seed: int,
+    chunk_size: int,
+) -> None:
+    """Regression: ``--persons 3000 --seed 5`` crashed, because a registry of only the elderly
+    milestone cohort has no woman of child-bearing age to be a newborn's mother."""
+    out = tmp_path_factory.mktemp("small")
+    report = generate_city(out, persons=persons, enterprises=enterprises, seed=seed,
+                           chunk_size=chunk_size)
+    assert report.rows["person"] >= max(persons, cohort(REFERENCE_DATE).size)
+    found, listed = row_problems(out), _dirty_rows(out)
+    assert all(set(found[name]) == set(listed[name]) for name in found)
+
+
+def test_the_city_that_crashed_is_written(tmp_path: Path) -> None:
+    report = generate_city(tmp_path, persons=3_000, enterprises=300, seed=5)
+    assert report.rows["birth_certificate"] > 0 and report.rows["enterprise"] > 0

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.audit import repository, service
 from app.audit.schemas import ConsistencyProofView, InclusionProofView, TreeHeadView
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.errors import NotFound
 
@@ -19,7 +19,7 @@ auditors = require_staff("auditor")
 
 
 @router.get("/tree-heads/latest", response_model=TreeHeadView)
-def latest_tree_head(session: Session = Depends(db_session)) -> TreeHeadView:
+def latest_tree_head(session: Session = UNIT_OF_WORK) -> TreeHeadView:
     tree_head = repository.latest_tree_head(session)
     if tree_head is None:
         raise NotFound("no signed tree head yet", "审计日志尚未发布树头")
@@ -28,13 +28,13 @@ def latest_tree_head(session: Session = Depends(db_session)) -> TreeHeadView:
 
 @router.get("/tree-heads", response_model=list[TreeHeadView])
 def tree_heads(limit: int = Query(100, ge=1, le=1000),
-               session: Session = Depends(db_session)) -> list[TreeHeadView]:
+               session: Session = UNIT_OF_WORK) -> list[TreeHeadView]:
     """The most recent signed tree heads, newest first."""
     return [service.tree_head_view(h) for h in repository.recent_tree_heads(session, limit)]
 
 
 @router.get("/entries/{reference}/proof", response_model=InclusionProofView)
-def inclusion_proof(reference: str, session: Session = Depends(db_session),
+def inclusion_proof(reference: str, session: Session = UNIT_OF_WORK,
                     _auditor: Principal = Depends(auditors)) -> InclusionProofView:
     """``reference``: a sequence number or ``kind:record_id``."""
     return service.inclusion_proof(session, reference)
@@ -42,6 +42,6 @@ def inclusion_proof(reference: str, session: Session = Depends(db_session),
 
 @router.get("/consistency", response_model=ConsistencyProofView)
 def consistency_proof(old_size: int = Query(..., ge=1), new_size: int = Query(..., ge=1),
-                      session: Session = Depends(db_session),
+                      session: Session = UNIT_OF_WORK,
                       _auditor: Principal = Depends(auditors)) -> ConsistencyProofView:
     return service.consistency_proof(session, old_size, new_size)

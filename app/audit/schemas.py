@@ -40,6 +40,7 @@ class EntryKind(StrEnum):
     CERTIFICATE_ISSUED = "certificate_issued"
     CERTIFICATE_REVOKED = "certificate_revoked"
     POLICY_APPROVED = "policy_approved"
+    POLICY_RETIRED = "policy_retired"
 
 
 class EntryPayload(BaseModel):
@@ -56,7 +57,7 @@ class DecisionPayload(EntryPayload):
 
     policy_id: str
     policy_version_hash: str  # hash of the policy document version that was evaluated
-    subject_kind: Literal["person", "enterprise"]
+    subject_kind: Literal["person", "enterprise", "child"]  # child: per birth certificate
     subject_key: str  # pseudonymous subject key, or the USCC of an enterprise
     as_of: date  # the evaluation date
     parameters: dict[str, Any]  # parameter name -> value in force on ``as_of``
@@ -110,6 +111,13 @@ class PolicyApprovedPayload(EntryPayload):
     effective_from: date
 
 
+class PolicyRetiredPayload(EntryPayload):
+    policy_id: str
+    policy_version_hash: str
+    retired_by: str
+    retired_on: date
+
+
 PAYLOAD_SCHEMAS: dict[EntryKind, type[EntryPayload]] = {
     EntryKind.DECISION: DecisionPayload,
     EntryKind.GRANT_STATE: GrantStatePayload,
@@ -117,6 +125,7 @@ PAYLOAD_SCHEMAS: dict[EntryKind, type[EntryPayload]] = {
     EntryKind.CERTIFICATE_ISSUED: CertificateIssuedPayload,
     EntryKind.CERTIFICATE_REVOKED: CertificateRevokedPayload,
     EntryKind.POLICY_APPROVED: PolicyApprovedPayload,
+    EntryKind.POLICY_RETIRED: PolicyRetiredPayload,
 }
 
 _PERSONAL_FIELD_NAMES = {"name", "id_number", "mobile", "phone", "address"}
@@ -124,7 +133,7 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 _RESIDENT_ID = re.compile(r"\d{17}[\dXx]")
 # Quick pre-checks on canonical JSON (two cheap scans instead of one slow alternation).
 _SUSPECT_NUMBER = re.compile(r'"(?:\d{17}[\dXx]|1[3-9]\d{9})"')
-_SUSPECT_KEYS = tuple(f'"{name}":' for name in sorted(_PERSONAL_FIELD_NAMES))
+_SUSPECT_KEY = re.compile('"(?:' + "|".join(sorted(_PERSONAL_FIELD_NAMES)) + ')":')  # lower-cased
 
 
 def personal_data_in(value: Any, canonical: str | None = None) -> str | None:
@@ -133,9 +142,7 @@ def personal_data_in(value: Any, canonical: str | None = None) -> str | None:
     ``canonical`` (its canonical JSON) lets the common clean case skip the walk; when given,
     the walk is over the parsed JSON, exactly what would be logged."""
     if canonical is not None:
-        lowered = canonical.lower()
-        if not _SUSPECT_NUMBER.search(canonical) and not any(
-                key in lowered for key in _SUSPECT_KEYS):
+        if not _SUSPECT_NUMBER.search(canonical) and not _SUSPECT_KEY.search(canonical.lower()):
             return None
         value = json.loads(canonical)
     stack: list[tuple[str, Any]] = [("payload", value)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import Session
 
 from app.auth import codes, sessions, staff
-from app.auth.deps import db_session, require_signed_in
+from app.auth.deps import UNIT_OF_WORK, require_signed_in
 from app.auth.principal import Principal
 from app.auth.schemas import (
     CitizenCodeRequest,
@@ -42,7 +42,7 @@ def _signed_in(session: Session, response: Response, principal: Principal) -> Me
 
 @router.post("/login")
 def staff_login(body: StaffLogin, response: Response,
-                session: Session = Depends(db_session)) -> Me:
+                session: Session = UNIT_OF_WORK) -> Me:
     """Staff sign-in with username and password; sets the session cookie."""
     return _signed_in(session, response, staff.authenticate(session, body.username,
                                                             body.password))
@@ -50,7 +50,7 @@ def staff_login(body: StaffLogin, response: Response,
 
 @router.post("/citizen/code")
 def citizen_code(body: CitizenCodeRequest, request: Request,
-                 session: Session = Depends(db_session)) -> CodeSent:
+                 session: Session = UNIT_OF_WORK) -> CodeSent:
     """Send a sign-in code to the registry mobile of this ID number (same answer either way)."""
     return CodeSent(message=codes.request_citizen_code(session, body.id_number,
                                                        client_ip(request)))
@@ -58,14 +58,14 @@ def citizen_code(body: CitizenCodeRequest, request: Request,
 
 @router.post("/citizen/login")
 def citizen_login(body: CitizenLogin, request: Request, response: Response,
-                  session: Session = Depends(db_session)) -> Me:
+                  session: Session = UNIT_OF_WORK) -> Me:
     principal = codes.sign_in_citizen(session, body.id_number, body.code, client_ip(request))
     return _signed_in(session, response, principal)
 
 
 @router.post("/enterprise/code")
 def enterprise_code(body: EnterpriseCodeRequest, request: Request,
-                    session: Session = Depends(db_session)) -> CodeSent:
+                    session: Session = UNIT_OF_WORK) -> CodeSent:
     """Send a sign-in code to the legal representative's registry mobile."""
     return CodeSent(message=codes.request_enterprise_code(
         session, body.uscc, body.legal_rep_name, client_ip(request)))
@@ -73,14 +73,14 @@ def enterprise_code(body: EnterpriseCodeRequest, request: Request,
 
 @router.post("/enterprise/login")
 def enterprise_login(body: EnterpriseLogin, request: Request, response: Response,
-                     session: Session = Depends(db_session)) -> Me:
+                     session: Session = UNIT_OF_WORK) -> Me:
     principal = codes.sign_in_enterprise(session, body.uscc, body.code, client_ip(request))
     return _signed_in(session, response, principal)
 
 
 @router.post("/logout")
 def logout(request: Request, response: Response, _who: Principal = Depends(require_signed_in),
-           session: Session = Depends(db_session)) -> dict[str, bool]:
+           session: Session = UNIT_OF_WORK) -> dict[str, bool]:
     token = session_token(request)
     if token:
         sessions.end_session(session, token)

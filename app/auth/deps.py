@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -35,28 +37,48 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request (``app.state.engine`` overrides the configured database)."""
+    """One unit of work per request (``app.state.engine`` overrides the configured database).
+
+    Declare it as ``Depends(db_session, scope="function")``: FastAPI's default scope for a
+    ``yield`` dependency ends it *after* the response is sent, so the client would have its 200
+    before the commit (and never learn of a failed one)."""
     with session_scope(getattr(request.app.state, "engine", None) or get_engine()) as session:
         yield session
 
 
-async def current_principal(
-    request: Request, session: Session = Depends(db_session)
-) -> Principal | None:
-    """The caller, from an API key or the session cookie; ``None`` when anonymous."""
+# ``Depends(db_session)`` would end (commit) only after the response is sent (FastAPI's default
+# scope for a yield dependency): a client could read before the commit, or be told "done" about a
+# transaction that then fails to commit. Every route takes ``UNIT_OF_WORK`` instead, which commits
+# when the route function returns, before the response.
+UNIT_OF_WORK = Depends(db_session, scope="function")
+
+
+async def current_principal(request: Request) -> Principal | None:
+    """The caller, from an API key or the session cookie; ``None`` when anonymous.
+
+    Resolved in one worker-thread hop with a unit of work of its own (no request session: a
+    cached API key needs no database at all, and on two cores every hop counts)."""
     if hasattr(request.state, "principal"):
         principal: Principal | None = request.state.principal
         return principal
+    engine = getattr(request.app.state, "engine", None) or get_engine()
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credential.strip():
-        principal = await run_in_threadpool(apikeys.authenticate, session, credential.strip())
+        principal = await run_in_threadpool(_resolve, engine, apikeys.authenticate,
+                                            credential.strip())
     else:
         token = request.cookies.get(get_settings().auth.cookie_name, "")
-        principal = await run_in_threadpool(sessions.resolve_session, session, token)
+        principal = await run_in_threadpool(_resolve, engine, sessions.resolve_session, token)
         if principal is not None and request.method not in SAFE_METHODS:
             await _check_csrf(request, token)
     request.state.principal = principal
     return principal
+
+
+def _resolve(engine: Engine, resolver: Callable[[Session, str], Principal | None],
+             presented: str) -> Principal | None:
+    with session_scope(engine) as session:
+        return resolver(session, presented)
 
 
 async def _check_csrf(request: Request, session_token: str) -> None:
@@ -107,10 +129,11 @@ def require_enterprise(principal: Principal | None = Depends(current_principal))
     return who
 
 
-def require_scope(scope: str) -> Callable[..., Principal]:
-    """A department system whose API key carries ``scope``."""
+def require_scope(scope: str) -> Callable[..., Any]:
+    """A department system whose API key carries ``scope`` (``async``: no I/O, so no thread hop
+    on the verification hot path)."""
 
-    def dependency(principal: Principal | None = Depends(current_principal)) -> Principal:
+    async def dependency(principal: Principal | None = Depends(current_principal)) -> Principal:
         who = _signed_in(principal)
         if who.kind != "department" or scope not in who.roles:
             raise Forbidden(f"API key scope required: {scope}", "接口权限不足")

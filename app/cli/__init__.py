@@ -13,11 +13,14 @@ from app.cli import (
     db,
     demo,
     events,
+    explain,
     grants,
     notifications,
     payments,
-    policy,
+    policy_registry,
+    privacy,
     sweep,
+    verify,
 )
 from app.wiring import install_hooks
 
@@ -34,15 +37,18 @@ cli.add_typer(data.app, name="data")
 cli.add_typer(notifications.app, name="notifications")
 cli.add_typer(notifications.sms_app, name="sms")
 cli.add_typer(audit.app, name="audit")
-cli.add_typer(policy.app, name="policy")
+cli.add_typer(policy_registry.app, name="policy")  # policy.app plus the registry commands
 cli.add_typer(certs.app, name="certs")
-cli.add_typer(certs.verify_app, name="verify")
+cli.add_typer(verify.app, name="verify")
 cli.command("demo")(demo.demo)
-cli.command("explain")(policy.explain)
+cli.command("explain")(explain.explain)
 cli.command("sweep")(sweep.sweep)
 cli.add_typer(grants.app, name="grants")
 cli.add_typer(payments.app, name="payments")
 cli.add_typer(events.app, name="events")
+cli.add_typer(privacy.app, name="privacy")
+cli.add_typer(privacy.keys_app, name="keys")
+audit.app.command("access")(privacy.access)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """``mianshen audit``: verify the tamper-evident log, print inclusion and consistency proofs,
-publish a signed tree head. Parsing, the unit of work and printing only; the work is in
-``app.audit``. ``audit replay`` belongs with the evaluator and is not here yet."""
+publish a signed tree head, replay a decision. Parsing, the unit of work and printing only; the
+work is in ``app.audit`` and, for replay, ``eligibility.replay``."""
 
 from __future__ import annotations
 
@@ -153,3 +153,35 @@ def consistency(
         for node in proof.consistency_path:
             console.print(f"  {node}")
     raise typer.Exit(0 if proof.verified else 1)
+
+
+@app.command()
+def replay(
+    decision: int = typer.Argument(..., help="Decision id (see `mianshen grants show`)."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Re-evaluate a stored decision with its recorded policy version, parameters and inputs.
+
+    Prints identical or different (with what differs); exits 1 when different.
+    """
+    from eligibility.replay.service import replay as replay_decision
+
+    try:
+        with session_scope() as session:
+            report = replay_decision(session, decision)
+    except MianshenError as error:
+        _fail(error)
+    if json_output:
+        print_json(report.model_dump(mode="json"))
+    else:
+        colour = "green" if report.identical else "red"
+        console.print(f"decision {report.decision_id} ({report.policy_id} "
+                      f"{report.policy_version[:16]}…, as of {report.as_of}): "
+                      f"[{colour}]{report.outcome}[/{colour}]")
+        if report.differences:
+            table = Table("field", "recorded", "replayed")
+            for difference in report.differences:
+                table.add_row(difference.field, Text(json.dumps(difference.recorded, default=str)),
+                              Text(json.dumps(difference.replayed, default=str)))
+            console.print(table)
+    raise typer.Exit(0 if report.identical else 1)

@@ -16,8 +16,9 @@ from rich.text import Text
 from app.cli.output import console, err_console, print_json
 from app.db import session_scope
 from app.errors import MianshenError
+from app.personal_data.service import cli_principal, record_access
 from app.privacy import keyring
-from certs import api, imports, person_check, rendering, repository, service
+from certs import api, imports, rendering, repository, service
 from certs.models import CertStatus, CertType
 from certs.signing import Algorithm
 
@@ -118,6 +119,8 @@ def show(cert_id: str, json_output: bool = JSON_OPTION) -> None:
         if cert is None:
             _fail(MianshenError(f"certificate {cert_id} not found"))
         view, token = api.view_of(cert), service.token_of(cert)
+        record_access(session, cli_principal(), cert.subject_key, "certificate_show",
+                      api.VIEW_FIELDS, channel="cli")
     data = view.model_dump(mode="json") | {"token": token}
     if json_output:
         print_json(data)
@@ -226,26 +229,3 @@ def import_(
         return
     for label, count in sorted(outcomes.items()):
         console.print(f"{label}: {count}")
-
-
-verify_app = typer.Typer(help="Identity verification (核验) against the registries.",
-                         no_args_is_help=True)
-
-
-@verify_app.callback()
-def verify_group() -> None:
-    """Identity verification (核验) against the registries (a group even with one command)."""
-
-
-@verify_app.command("person")
-def verify_person(name: str, id_number: str, json_output: bool = JSON_OPTION) -> None:
-    """Real-name check of NAME and ID_NUMBER: match, mismatch, deceased, not found, invalid."""
-    with session_scope() as session:
-        result = person_check.check_person(session, name, id_number)
-    if json_output:
-        print_json({"outcome": result.outcome, "message": result.message})
-    else:
-        colour = "green" if result.matched else "red"
-        console.print(f"[{colour}]{result.outcome}[/{colour}] {result.message}")
-    if not result.matched:
-        raise typer.Exit(1)

@@ -1,8 +1,10 @@
 """``mianshen demo``: the README's main job on the embedded default.
 
-Synthesise a small city, migrate, import it (bad rows quarantined), sweep every bundled policy
-as of the city's data date, write that month's payment batch, send the SMS through the local
-console provider, and show per policy how many were matched and granted and what it costs.
+Synthesise a small city, migrate, import it (bad rows quarantined), publish the bundled catalog
+into the policy registry (approved by the system identities; nothing new when already held),
+sweep the policy versions in force as of the city's data date, write that month's payment
+batch, send the SMS through the local console provider, and show per policy how many were
+matched and granted and what it costs.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from app.settings import get_settings
 from certs.repository import count_certificates
 from eligibility.grants.repository import policy_summary
 from eligibility.payments.batch import create_batch
+from eligibility.registry.catalog import publish_folder
+from eligibility.service import POLICY_DIR
 from eligibility.sweeps.service import run_sweep
 from notifications.service import delivery_stats
 
@@ -60,7 +64,13 @@ def demo(
         "`mianshen data quarantine`)"
     )
 
-    console.print(f"sweeping every bundled policy as of {as_of} …")
+    with session_scope() as session:
+        published = publish_folder(session, POLICY_DIR)
+    console.print(
+        f"policy registry: {len(published)} bundled policies, "
+        f"{sum(p.created for p in published)} new versions approved (`mianshen policy list`)"
+    )
+    console.print(f"sweeping the policy versions in force as of {as_of} …")
     sweep = run_sweep(as_of, full=True)
     period = as_of.strftime("%Y-%m")
     with session_scope() as session:

@@ -11,12 +11,13 @@ from rich.table import Table
 from app.cli.output import console, print_json
 from app.db import session_scope
 from app.errors import MianshenError
+from app.personal_data.service import cli_principal, record_access
 from app.privacy import subject_key_of
 from eligibility.grants import repository as repo
 from eligibility.grants.context import SweepContext
 from eligibility.grants.queries import grant_detail
 from eligibility.grants.review import decide_review, open_reviews
-from eligibility.grants.schemas import GrantSummary
+from eligibility.grants.schemas import GrantDetail, GrantSummary
 
 app = typer.Typer(help="Grants: list, show, review queue.", no_args_is_help=True)
 
@@ -33,6 +34,9 @@ def list_grants(
     key = subject_key_of(subject) if subject else None
     with session_scope() as session:
         rows = [GrantSummary.of(g) for g in repo.list_grants(session, policy, key, state, limit)]
+        if key and rows:
+            record_access(session, cli_principal(), key, "grants_list",
+                          sorted(GrantSummary.model_fields), channel="cli")
     if json_output:
         print_json([row.model_dump(mode="json") for row in rows])
         return
@@ -52,6 +56,9 @@ def show(
     """A grant with its state history, amount schedule, ledger, recoveries and decision."""
     with session_scope() as session:
         detail = grant_detail(session, grant_id)
+        if detail is not None and detail.subject_kind == "person":
+            record_access(session, cli_principal(), detail.subject_key, "grants_show",
+                          sorted(GrantDetail.model_fields), channel="cli")
     if detail is None:
         console.print(f"[red]grant {grant_id} not found[/red]")
         raise typer.Exit(1)

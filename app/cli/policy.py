@@ -152,20 +152,28 @@ def diff(
 def preview(
     file: Path = typer.Argument(..., help="Policy YAML file."),
     as_of: datetime = DATE,
-    against: Path | None = typer.Option(None, help="Version in force, to show the change."),
+    against: Path | None = typer.Option(
+        None, help="Compare with this file instead of the registry's version in force."
+    ),
     json_output: bool = JSON,
 ) -> None:
-    """Impact on the population held: eligible, cost per month and year, by region and tier."""
+    """Impact on the population held: eligible, cost per month and year, by region and tier,
+    and the change against the version in force on that date (when the registry holds one)."""
     from app.db import get_engine
     from eligibility import repository, service
 
+    engine = get_engine()
     try:
         policy = load_file(file)
-        old = load_file(against) if against else None
+        old = (
+            load_file(against)
+            if against
+            else service.version_in_force(engine, policy.id, as_of.date())
+        )
     except PolicyError as error:
         _fail(error, json_output)
         return
-    data = repository.load_subject_data(get_engine(), policy.view.kind)
+    data = repository.load_subject_data(engine, policy.view.kind)
     report = service.preview(policy, data, as_of.date(), old)
     if json_output:
         print_json(report.model_dump())
@@ -195,8 +203,20 @@ def preview(
         c = report.change
         console.print(
             f"against {c.against_version[:12]}: +{c.newly_eligible:,} newly eligible, "
-            f"-{c.no_longer_eligible:,} no longer eligible"
+            f"-{c.no_longer_eligible:,} no longer eligible, eligible {c.eligible_delta:+,}"
         )
+        if c.cost_per_month_delta_fen is not None and c.cost_per_year_delta_fen is not None:
+            console.print(
+                f"change in cost per month {yuan(c.cost_per_month_delta_fen)}, "
+                f"per year {yuan(c.cost_per_year_delta_fen)}"
+            )
+        if c.one_off_total_delta_fen is not None:
+            console.print(f"change in one-off total {yuan(c.one_off_total_delta_fen)}")
+        changes = Table("region", "tier", "eligible change", "amount per payment change")
+        for g in c.by_group:
+            changes.add_row(f"{g.region_name} {g.region_code or ''}", g.tier or "-",
+                            f"{g.eligible:+,}", yuan(g.amount_fen))
+        console.print(changes if c.by_group else "no change by region and tier")
 
 
 def explain(
@@ -209,15 +229,18 @@ def explain(
     from app.db import get_engine
     from eligibility import service
 
+    engine = get_engine()
     try:
-        compiled = service.find_policy(policy)
-        explanations = service.explain_subject(get_engine(), compiled, subject, as_of.date())
+        compiled = service.find_policy(policy, engine, as_of.date())
+        explanations = service.explain_subject(engine, compiled, subject, as_of.date())
     except PolicyError as error:
         _fail(error, json_output)
         return
     except MianshenError as error:
         err_console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
+    if compiled.view.kind == "person":
+        _record_explained([e.subject_key for e in explanations])
     if json_output:
         print_json([e.to_dict() for e in explanations])
         return
@@ -243,6 +266,16 @@ def explain(
             f"policy version {e.run.policy_version[:16]}…, "
             f"input snapshot {e.input_snapshot_hash[:16]}…"
         )
+
+
+def _record_explained(people: list[str]) -> None:
+    """An explanation shows a person's inputs: the view goes into the access log."""
+    from app.db import session_scope
+    from app.personal_data.service import cli_principal, record_access_many
+
+    with session_scope() as session:
+        record_access_many(session, cli_principal(), people, "explain",
+                           ["inputs", "conditions", "derived"], channel="cli")
 
 
 @app.command()

@@ -12,8 +12,14 @@ re-run completes it (what was loaded comes back unchanged).
 While batches are written, a worker thread reads, validates and encodes the next one (the
 database works while Python hashes and encrypts); on PostgreSQL two batches are written at
 once. A failed batch does not stop one already being written, so a batch after it may be
-loaded too. Reading lives in ``reader``, rules in ``validation``, encoding in ``storage``,
-queries in ``repository``.
+loaded too. Rows whose natural key is already held with the same ``row_hash`` are dropped
+before they are encrypted or sent (PostgreSQL), so a no-op re-import only reads, validates,
+hashes and looks up.
+
+On PostgreSQL, a file whose dataset table is empty is loaded as one transaction instead
+(``first_load``: indexes dropped and rebuilt, COPY FREEZE, one writer): all or nothing, and a
+failed batch rolls back the whole file. Reading lives in ``reader``, rules in ``validation``,
+encoding in ``storage``, queries in ``repository`` and ``first_load``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from sqlmodel import Session
 
 from app.datahub import repository
 from app.datahub.catalog import DATASETS, FieldType, dataset
+from app.datahub.first_load import FirstLoad
 from app.datahub.reader import (
     FORMATS,
     SourceFile,
@@ -45,7 +52,7 @@ from app.datahub.reader import (
     read_batches,
 )
 from app.datahub.schemas import DatasetCounts, ImportReport
-from app.datahub.storage import index_all, quarantine_entries, storage_rows
+from app.datahub.storage import identity_columns, index_all, quarantine_entries, storage_rows
 from app.datahub.validation import ReferenceLookup, SeenKeys, validate
 from app.db import session_scope
 from app.privacy import SUBJECT, Keyring, keyring
@@ -77,7 +84,9 @@ class _FileImport:
     on_progress: ProgressCallback | None
     batch_id: int = 0
     first_load: bool = False  # the dataset held nothing when this file started
+    bulk: FirstLoad | None = None  # the one transaction of a first load on PostgreSQL
     counts: DatasetCounts = field(default_factory=DatasetCounts)
+    uncommitted: DatasetCounts = field(default_factory=DatasetCounts)  # of ``bulk``
     seen: SeenKeys = field(default_factory=SeenKeys)
     rows_prepared: int = 0
     rows_done: int = 0
@@ -147,15 +156,40 @@ def _import_file(job: _FileImport) -> str | None:
 
     One worker thread reads, validates and encodes batches in file order (duplicates are
     decided in that order); on PostgreSQL two batches are written at once, each in its own
-    transaction on its own connection, so the database can use a second core."""
+    transaction on its own connection, so the database can use a second core; a first load
+    has one writer and one transaction."""
     name = job.source.path.name
     with session_scope(job.engine) as session:
         job.first_load = not repository.holds_rows(session, job.source.spec.name)
         job.batch_id = repository.start_batch(
             session, job.source.spec.name, name, job.source.sha256
         )
+    postgres = job.engine.dialect.name == "postgresql"
+    if job.first_load and postgres:
+        job.bulk = FirstLoad(job.engine, job.source.spec.name)
+        if not job.bulk.begin():  # not empty any more, referenced, or locked by a reader
+            job.bulk.close()
+            job.bulk = None
+            with session_scope(job.engine) as session:
+                job.first_load = not repository.holds_rows(session, job.source.spec.name)
+    try:
+        error = _write_batches(job, POSTGRES_WRITERS if postgres and not job.bulk else 1)
+        if error is None:
+            try:
+                _finish(job)
+            except Exception as failure:
+                if job.bulk is None:
+                    raise
+                # the first load's index builds or commit: nothing of the file is loaded
+                return _failure_message(job, 1, job.rows_prepared, failure)
+        return error
+    finally:
+        if job.bulk is not None:
+            job.bulk.close()
+
+
+def _write_batches(job: _FileImport, writers: int) -> str | None:
     batches = read_batches(job.source, job.batch_rows)
-    writers = POSTGRES_WRITERS if job.engine.dialect.name == "postgresql" else 1
     in_flight: deque[tuple[_Prepared, Future[None]]] = deque()
     with (
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare") as preparer,
@@ -173,15 +207,25 @@ def _import_file(job: _FileImport) -> str | None:
         except _BatchFailed as failure:
             upcoming.cancel()
             wait([future for _prepared, future in in_flight])
-            return _failure_message(name, failure.first_row, failure.last_row, failure.cause)
+            return _failure_message(job, failure.first_row, failure.last_row, failure.cause)
         except Exception as error:  # reading or validating failed: nothing of it was written
             upcoming.cancel()
             wait([future for _prepared, future in in_flight])
-            return _failure_message(name, job.rows_prepared + 1, None, error)
-    with session_scope(job.engine) as session:
-        repository.finish_batch(session, job.batch_id)
-    _report_progress(job, done=True)
+            return _failure_message(job, job.rows_prepared + 1, None, error)
     return None
+
+
+def _finish(job: _FileImport) -> None:
+    if job.bulk is not None:
+        repository.finish_batch(job.bulk.session, job.batch_id)
+        job.bulk.commit()
+        job.counts.loaded += job.uncommitted.loaded
+        job.counts.unchanged += job.uncommitted.unchanged
+        job.counts.quarantined += job.uncommitted.quarantined
+    else:
+        with session_scope(job.engine) as session:
+            repository.finish_batch(session, job.batch_id)
+    _report_progress(job, done=True)
 
 
 class _BatchFailed(Exception):
@@ -198,27 +242,41 @@ def _finish_write(job: _FileImport, prepared: _Prepared, future: Future[None]) -
     _report_progress(job, done=False)
 
 
-def _failure_message(name: str, first_row: int, last_row: int | None, error: Exception) -> str:
+def _failure_message(
+    job: _FileImport, first_row: int, last_row: int | None, error: Exception
+) -> str:
+    name = job.source.path.name
     where = f"rows {first_row}-{last_row}" if last_row else f"row {first_row} onwards"
     log.error("import of %s failed at %s: %s", name, where, type(error).__name__,
               exc_info=error)
     detail = (str(error).strip().splitlines() or [""])[0][:300]
+    outcome = (
+        "this first load of the dataset is one transaction, so nothing of the file was "
+        "loaded; re-run the import" if job.bulk is not None
+        else "the other batches are loaded, re-run the import to finish"
+    )
     return (
         f"{name}: the batch of {where} failed and was rolled back ({type(error).__name__}: "
-        f"{detail}); the other batches are loaded, re-run the import to finish"
+        f"{detail}); {outcome}"
     )
 
 
 def _prepare_next(job: _FileImport, batches: Iterator[pl.DataFrame]) -> _Prepared | None:
-    """Read, validate and encode the next batch (runs in the preparing thread)."""
+    """Read, validate and encode the next batch (runs in the preparing thread). Rows held
+    unchanged are dropped after hashing, before they are encrypted."""
     raw = next(batches, None)
     if raw is None:
         return None
     spec = job.source.spec
-    with session_scope(job.engine) as session:  # reads only: references to other datasets
+    with session_scope(job.engine) as session:  # reads only: references, held row hashes
         result = validate(
             raw, spec, references=_reference_lookup(session, job.ring), seen=job.seen
         )
+        valid, identity = result.valid, identity_columns(result.valid, spec, job.ring)
+        if not job.first_load:
+            changed = repository.unheld_rows(session, spec.name, identity)
+            if changed.len() < identity.height:
+                valid, identity = valid[changed], identity[changed]
     quarantine = quarantine_entries(
         result.rejected, spec.name, job.source.path.name, job.ring,
         batch_id=job.batch_id, now=datetime.now(UTC),
@@ -229,33 +287,51 @@ def _prepare_next(job: _FileImport, batches: Iterator[pl.DataFrame]) -> _Prepare
         first_row=first_row,
         last_row=job.rows_prepared,
         valid_rows=result.valid.height,
-        storage=storage_rows(result.valid, spec, job.ring),
+        storage=storage_rows(valid, spec, job.ring, identity),
         quarantine=quarantine,
     )
 
 
 def _write_batch(job: _FileImport, prepared: _Prepared) -> None:
-    """Write one prepared batch in its own transaction (runs in a writing thread)."""
-    spec = job.source.spec
-    key = [spec.field(name).storage_column or name for name in spec.key]
+    """Write one prepared batch: in its own transaction, or in the first load's (runs in a
+    writing thread)."""
     rows_read = prepared.last_row - prepared.first_row + 1
+    if job.bulk is not None:
+        loaded = _write_rows(job, job.bulk.session, prepared, rows_read)
+        with job.lock:  # counted when the first load commits
+            _add_counts(job.uncommitted, prepared, loaded)
+            job.rows_done += rows_read
+        return
     with session_scope(job.engine) as session:
+        loaded = _write_rows(job, session, prepared, rows_read)
+    with job.lock:  # counted only once committed
+        _add_counts(job.counts, prepared, loaded)
+        job.rows_done += rows_read
+
+
+def _write_rows(job: _FileImport, session: Session, prepared: _Prepared, rows_read: int) -> int:
+    spec = job.source.spec
+    now = datetime.now(UTC)
+    if job.bulk is not None:
+        loaded = job.bulk.write(prepared.storage, batch_id=job.batch_id, now=now)
+    else:
+        key = [spec.field(name).storage_column or name for name in spec.key]
         loaded = repository.upsert_rows(
-            session, spec.name, prepared.storage, key, batch_id=job.batch_id,
-            now=datetime.now(UTC),
+            session, spec.name, prepared.storage, key, batch_id=job.batch_id, now=now,
             first_load=job.first_load,  # validation removed duplicates: batches cannot collide
         )
-        repository.add_quarantine(session, prepared.quarantine)
-        unchanged, quarantined = prepared.valid_rows - loaded, len(prepared.quarantine)
-        repository.add_batch_counts(
-            session, job.batch_id, rows_read=rows_read, loaded=loaded,
-            unchanged=unchanged, quarantined=quarantined,
-        )
-    with job.lock:  # counted only once committed
-        job.counts.loaded += loaded
-        job.counts.unchanged += unchanged
-        job.counts.quarantined += quarantined
-        job.rows_done += rows_read
+    repository.add_quarantine(session, prepared.quarantine)
+    repository.add_batch_counts(
+        session, job.batch_id, rows_read=rows_read, loaded=loaded,
+        unchanged=prepared.valid_rows - loaded, quarantined=len(prepared.quarantine),
+    )
+    return loaded
+
+
+def _add_counts(counts: DatasetCounts, prepared: _Prepared, loaded: int) -> None:
+    counts.loaded += loaded
+    counts.unchanged += prepared.valid_rows - loaded
+    counts.quarantined += len(prepared.quarantine)
 
 
 def _reference_lookup(session: Session, ring: Keyring) -> ReferenceLookup:
@@ -266,8 +342,8 @@ def _reference_lookup(session: Session, ring: Keyring) -> ReferenceLookup:
         if target_field.type is FieldType.ID_NUMBER:
             stored = index_all(ring, SUBJECT, values)
         column = target_field.storage_column or field_name
-        found = repository.held_values(session, target, column, stored.to_list())
-        return stored.is_in(pl.Series(sorted(found), dtype=pl.String).implode())
+        missing = repository.unheld_values(session, target, column, stored)
+        return ~pl.int_range(stored.len(), eager=True).is_in(missing.implode())
 
     return held
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from app.datahub.catalog import DatasetSpec, FieldType
+from app.datahub.catalog import DatasetSpec, FieldSpec, FieldType
 from app.datahub.validation import EXTRA, REASON, ROW
 from app.privacy import MOBILE, SUBJECT, Keyring
 from app.privacy import ROW as ROW_PURPOSE
@@ -76,26 +76,50 @@ def encrypt_all(ring: Keyring, plaintexts: pl.Series | Iterable[str]) -> pl.Seri
     return (f"{kid}." + encoded).alias("ciphertext")
 
 
-def storage_rows(valid: pl.DataFrame, spec: DatasetSpec, ring: Keyring) -> pl.DataFrame:
+def identity_columns(valid: pl.DataFrame, spec: DatasetSpec, ring: Keyring) -> pl.DataFrame:
+    """The natural key in its storage columns, and ``row_hash``: what tells a held row from a
+    new or changed one before anything is encrypted."""
+    columns: dict[str, pl.Series] = {}
+    for name in spec.key:
+        field = spec.field(name)
+        column = field.storage_column
+        assert column is not None, f"{spec.name}.{name}: a key is never stored only encrypted"
+        columns[column] = _stored(field, valid.get_column(name), ring).alias(column)
+    canonical = valid.select(pl.struct([f.name for f in spec.all_fields]).struct.json_encode())
+    columns["row_hash"] = index_all(ring, ROW_PURPOSE, canonical.to_series().alias("row_hash"))
+    return pl.DataFrame(columns)
+
+
+def _stored(field: FieldSpec, values: pl.Series, ring: Keyring) -> pl.Series:
+    if field.type is FieldType.ID_NUMBER:
+        return index_all(ring, SUBJECT, values)
+    if field.type is FieldType.MOBILE:
+        return index_all(ring, MOBILE, values)
+    return values
+
+
+def storage_rows(
+    valid: pl.DataFrame, spec: DatasetSpec, ring: Keyring, identity: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Valid typed rows (``validation``) → the storage columns of ``spec``'s table, without
-    ``id``, ``updated_at`` and ``batch_id`` (the upsert sets those)."""
+    ``id``, ``updated_at`` and ``batch_id`` (the upsert sets those). ``identity`` is
+    ``identity_columns`` of the same rows when the caller already has it."""
+    if identity is None:
+        identity = identity_columns(valid, spec, ring)
     columns: dict[str, pl.Series] = {}
     for field in spec.all_fields:
         column = field.storage_column
         if column is None:
             continue
-        values = valid.get_column(field.name)
-        if field.type is FieldType.ID_NUMBER:
-            values = index_all(ring, SUBJECT, values)
-        elif field.type is FieldType.MOBILE:
-            values = index_all(ring, MOBILE, values)
-        columns[column] = values.alias(column)
+        if column in identity.columns:
+            columns[column] = identity.get_column(column)
+        else:
+            columns[column] = _stored(field, valid.get_column(field.name), ring).alias(column)
     personal = [f.name for f in spec.all_fields if f.personal]
     if personal:
         envelopes = valid.select(pl.struct(personal).struct.json_encode()).to_series()
         columns["pii"] = encrypt_all(ring, envelopes).alias("pii")
-    canonical = valid.select(pl.struct([f.name for f in spec.all_fields]).struct.json_encode())
-    columns["row_hash"] = index_all(ring, ROW_PURPOSE, canonical.to_series().alias("row_hash"))
+    columns["row_hash"] = identity.get_column("row_hash")
     return pl.DataFrame(columns)
 
 

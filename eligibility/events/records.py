@@ -3,7 +3,8 @@ become pseudonymous keys (checksum validated, GB 11643), mobiles a blind index, 
 go encrypted into ``pii``; the row is inserted or, by its natural key, updated (its
 ``updated_at`` moves, so the next incremental sweep sees the subject).
 
-One statement per record (``INSERT ... ON CONFLICT (natural key) DO UPDATE``). A
+One statement per record, or per dataset for a batch of events (``INSERT ... ON CONFLICT
+(natural key) DO UPDATE``). A
 deregistration carries only the USCC and the new status and updates the held row.
 """
 
@@ -89,15 +90,27 @@ def _natural_key(spec: DatasetSpec, row: dict[str, Any]) -> dict[str, Any]:
 def upsert_record(connection: Connection, dataset_name: str, record: dict[str, Any],
                   source_dept: str) -> dict[str, Any]:
     """Insert or update the record's row; returns the storage row written."""
-    spec = dataset(dataset_name)
-    row = storage_row(spec, record, source_dept)
-    table = _table(dataset_name)
-    key = list(_natural_key(spec, row))
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(table).values(**row)
-    changes = {column: statement.excluded[column] for column in row if column not in key}
-    connection.execute(statement.on_conflict_do_update(index_elements=key, set_=changes))
+    row = storage_row(dataset(dataset_name), record, source_dept)
+    upsert_rows(connection, dataset_name, [row])
     return row
+
+
+def upsert_rows(connection: Connection, dataset_name: str, rows: list[dict[str, Any]]) -> None:
+    """Insert or update prepared storage rows with one statement per row shape (a batch of
+    events). Rows with the same natural key keep the last one; rows go in key order so that
+    concurrent batches lock in the same order."""
+    spec = dataset(dataset_name)
+    by_key = {tuple(map(str, _natural_key(spec, row).values())): row for row in rows}
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for natural in sorted(by_key):
+        shapes.setdefault(tuple(sorted(by_key[natural])), []).append(by_key[natural])
+    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for shaped in shapes.values():
+        key = list(_natural_key(spec, shaped[0]))
+        statement = dialect_insert(_table(dataset_name))
+        changes = {column: statement.excluded[column] for column in shaped[0] if column not in key}
+        upsert = statement.on_conflict_do_update(index_elements=key, set_=changes)
+        connection.execute(upsert, shaped)  # one cached statement, many rows
 
 
 def deregister_enterprise(connection: Connection, record: dict[str, Any], status: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -62,3 +62,29 @@ class IngestReport(BaseModel):
     bundles_completed: int = 0
     reevaluations: int = 0
     errors: list[str] = Field(default_factory=list)  # "line N: reason" (no personal data)
+
+
+OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
+
+
+class EventOutcome(BaseModel):
+    """What became of one pushed event: ``row`` is its line number (file) or index (API)."""
+
+    row: int
+    event_id: str | None = None
+    status: OutcomeStatus
+    reason: str | None = None  # why it was rejected (field names and problems, never values)
+
+
+class PushIn(BaseModel):
+    """A department's batch of life events (``POST /api/v1/events``)."""
+
+    events: list[Any] = Field(min_length=1, max_length=1000)  # each one checked on its own
+
+
+class PushResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    suspended_grants: int
+    results: list[EventOutcome]

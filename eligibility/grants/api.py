@@ -9,7 +9,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.pagination import Page, PageParams, page_of, page_params
@@ -43,7 +43,7 @@ def list_grants(
     subject: str | None = Query(None, max_length=40, description="ID number, USCC or key."),
     state: str | None = Query(None, max_length=24),
     page: PageParams = Depends(page_params),
-    session: Session = Depends(db_session),
+    session: Session = UNIT_OF_WORK,
     _staff: Principal = Depends(any_staff),
 ) -> Page[GrantSummary]:
     rows = queries.grants_page(session, after_id=page.after_id, limit=page.limit + 1,
@@ -52,7 +52,7 @@ def list_grants(
 
 
 @router.get("/grants/{grant_id}", response_model=GrantDetail)
-def show_grant(grant_id: int, session: Session = Depends(db_session),
+def show_grant(grant_id: int, session: Session = UNIT_OF_WORK,
                _staff: Principal = Depends(any_staff)) -> GrantDetail:
     detail = queries.grant_detail(session, grant_id)
     if detail is None:
@@ -68,7 +68,7 @@ def list_decisions(
     as_of: date | None = None,
     current_only: bool = False,
     page: PageParams = Depends(page_params),
-    session: Session = Depends(db_session),
+    session: Session = UNIT_OF_WORK,
     _staff: Principal = Depends(decision_readers),
 ) -> Page[DecisionView]:
     rows = queries.decisions_page(
@@ -79,7 +79,7 @@ def list_decisions(
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionView)
-def show_decision(decision_id: int, session: Session = Depends(db_session),
+def show_decision(decision_id: int, session: Session = UNIT_OF_WORK,
                   _staff: Principal = Depends(decision_readers)) -> DecisionView:
     decision = repo.decision(session, decision_id)
     if decision is None:
@@ -91,7 +91,7 @@ def show_decision(decision_id: int, session: Session = Depends(db_session),
 def list_reviews(
     status: str | None = Query("open", pattern="^(open|approved|rejected)$"),
     page: PageParams = Depends(page_params),
-    session: Session = Depends(db_session),
+    session: Session = UNIT_OF_WORK,
     _staff: Principal = Depends(reviewers),
 ) -> Page[ReviewItemView]:
     rows = queries.reviews_page(session, after_id=page.after_id, limit=page.limit + 1,
@@ -101,7 +101,7 @@ def list_reviews(
 
 @router.post("/reviews/{review_id}/decision", response_model=GrantSummary)
 def decide(review_id: int, body: ReviewDecisionRequest,
-           session: Session = Depends(db_session),
+           session: Session = UNIT_OF_WORK,
            officer: Principal = Depends(reviewers)) -> GrantSummary:
     ctx = SweepContext(session=session, backend_or_none=None, as_of=date.today(),
                        actor=f"officer:{officer.id}")

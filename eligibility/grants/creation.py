@@ -70,8 +70,8 @@ def _combination(
 def create_grants(
     ctx: SweepContext, policy: PolicySpec, new: pl.DataFrame, flags: dict[str, list[str]]
 ) -> None:
-    """Grants for ``new`` (``subject_key``, ``tier``, ``amount_fen``, ``decision_id``): subjects
-    newly eligible with no open grant of the policy."""
+    """Grants for ``new`` (``subject_key``, ``tier``, ``amount_fen``, ``decision_id`` and, for a
+    child policy, ``payee_key``): subjects newly eligible with no open grant of the policy."""
     if new.is_empty():
         return
     connection = ctx.connection
@@ -99,7 +99,9 @@ def create_grants(
     notice_days = policy.notice_working_days if noticed else None
     grants = frame.select(
         "id", pl.lit(policy.id).alias("policy_id"), pl.lit(policy.version).alias("policy_version"),
-        pl.lit(policy.subject_kind).alias("subject_kind"), KEY, "episode", "state",
+        pl.lit(policy.subject_kind).alias("subject_kind"), KEY,
+        (pl.col("payee_key") if "payee_key" in frame.columns else pl.lit(None))
+        .cast(pl.String).alias("payee_key"), "episode", "state",
         pl.lit(True).alias("is_open"), pl.lit(policy.benefit_kind.value).alias("benefit_kind"),
         pl.lit(policy.legacy_benefit_code or policy.id).alias("benefit_code"),
         pl.lit(policy.period_kind if policy.pays_money else "none").alias("period_kind"),
@@ -135,10 +137,9 @@ def create_grants(
     if has_hooks(Hook.GRANT_CHANGED):
         ctx.changes.extend(
             GrantChange(grant_id, policy.id, policy.subject_kind, key, None, state, "matched",
-                        ctx.as_of, amount, tier)
-            for grant_id, key, state, amount, tier in frame.select(
-                "id", KEY, "state", pl.col("amount_fen").cast(pl.Int64),
-                pl.col("tier").cast(pl.String)).iter_rows()
+                        ctx.as_of, amount, tier, payee)
+            for grant_id, key, state, amount, tier, payee in grants.select(
+                "id", KEY, "state", "amount_fen", "tier", "payee_key").iter_rows()
         )
     if policy.pays_money:
         granted = frame.filter(pl.col("state") == GrantState.GRANTED.value)

@@ -38,6 +38,12 @@ class GrantChange:
     effective_date: date
     amount_fen: int | None = None
     tier: str | None = None
+    payee_key: str | None = None  # who is paid and told, when not the subject (a guardian)
+
+    @property
+    def recipient_key(self) -> str:
+        """The person paid and told: the payee (a child's guardian), else the subject."""
+        return self.payee_key or self.subject_key
 
 
 @dataclass(frozen=True)

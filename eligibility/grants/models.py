@@ -66,6 +66,7 @@ class Grant(SQLModel, table=True):
     policy_version: str = Field(max_length=64)
     subject_kind: str = Field(max_length=16)
     subject_key: str = Field(max_length=32, index=True)
+    payee_key: str | None = Field(default=None, max_length=32)  # a child's guardian; else None
     episode: int
     state: str = Field(max_length=24)
     is_open: bool

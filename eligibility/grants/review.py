@@ -9,7 +9,7 @@ Bulk changes driven by evaluation live in ``service``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -53,6 +53,7 @@ def transition(
     ctx.changes.append(GrantChange(
         grant.id or 0, grant.policy_id, grant.subject_kind, grant.subject_key, from_state,
         to_state.value, reason, effective or ctx.as_of, grant.amount_fen, grant.tier,
+        grant.payee_key,
     ))
     if to_state in (GrantState.GRANTED, GrantState.ENDED) and grant.period_kind != "none":
         ctx.reconcile_ids.add(grant.id or 0)
@@ -185,11 +186,15 @@ def advance_notices(ctx: SweepContext, selection: Selection) -> int:
     return len(grants)
 
 
-def refuse_automation(session: Session, subject_key: str) -> None:
-    """Record a citizen's refusal of purely automated decisions (idempotent)."""
-    if session.get(AutomationRefusal, subject_key) is None:
-        session.add(AutomationRefusal(subject_key=subject_key, refused_at=utcnow()))
+def refuse_automation(session: Session, subject_key: str) -> datetime:
+    """Record a citizen's refusal of purely automated decisions (idempotent); returns when the
+    refusal was first recorded."""
+    refusal = session.get(AutomationRefusal, subject_key)
+    if refusal is None:
+        refusal = AutomationRefusal(subject_key=subject_key, refused_at=utcnow())
+        session.add(refusal)
         session.flush()
+    return refusal.refused_at
 
 
 def open_reviews(session: Session, limit: int = 100) -> list[ReviewItem]:

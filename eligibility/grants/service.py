@@ -83,7 +83,10 @@ def review_flags(
     if not keys:
         return {}
     flags: dict[str, list[str]] = {key: [] for key in keys}
-    disagree, no_mobile, refusing = _flagged_subjects(ctx, policy.subject_kind, keys, scope)
+    if policy.subject_kind == "child":
+        disagree, no_mobile, refusing = _flagged_guardians(ctx, eligible)
+    else:
+        disagree, no_mobile, refusing = _flagged_subjects(ctx, policy.subject_kind, keys, scope)
     for key in keys:
         if key in disagree:
             flags[key].append(ReviewFlag.DEPARTMENTS_DISAGREE)
@@ -123,6 +126,21 @@ def _flagged_subjects(
     return found
 
 
+def _flagged_guardians(
+    ctx: SweepContext, eligible: pl.DataFrame
+) -> tuple[set[str], set[str], set[str]]:
+    """A child policy tells and asks the child's guardian (the payee): its grant is flagged
+    when that guardian has no mobile or refuses automated decisions."""
+    if "payee_key" not in eligible.columns:
+        return set(), set(), set()
+    payees = {k: p for k, p in eligible.select("subject_key", "payee_key").iter_rows() if p}
+    guardians = sorted(set(payees.values()))
+    lacking = repo.keys_without_mobile(ctx.connection, guardians)
+    refusing = repo.keys_refusing_automation(ctx.connection, guardians)
+    return (set(), {k for k, p in payees.items() if p in lacking},
+            {k for k, p in payees.items() if p in refusing})
+
+
 def _move_grants(
     ctx: SweepContext, policy: PolicySpec, changed: pl.DataFrame, flags: dict[str, list[str]]
 ) -> None:
@@ -130,8 +148,10 @@ def _move_grants(
     keys = changed["subject_key"].to_list()
     open_by_key = {g.subject_key: g for g in repo.open_grants(ctx.connection, policy.id, keys)}
     has_open = pl.col("subject_key").is_in(pl.Series(list(open_by_key), dtype=pl.String).implode())
+    payee = pl.col("payee_key") if "payee_key" in changed.columns else pl.lit(None)
     new = changed.filter(pl.col("eligible") & ~has_open).select(
-        "subject_key", "tier", "amount_fen", pl.col("decision_id_new").alias("decision_id")
+        "subject_key", "tier", "amount_fen", pl.col("decision_id_new").alias("decision_id"),
+        payee.cast(pl.String).alias("payee_key"),
     )
     create_grants(ctx, policy, new, flags)
     touched = changed.filter(has_open)
@@ -183,7 +203,7 @@ def _amend_grants(
         ])
         ctx.changes.append(GrantChange(
             grant.id, policy.id, policy.subject_kind, key, state.value, state.value, reason,
-            ctx.as_of, amount, tier,
+            ctx.as_of, amount, tier, grant.payee_key,
         ))
         ctx.reconcile_ids.add(grant.id)
         ctx.counts["grants_retiered"] += 1
@@ -233,7 +253,7 @@ def close_grants(
         ))
         ctx.changes.append(GrantChange(
             grant.id, policy.id, policy.subject_kind, grant.subject_key, state.value,
-            to_state.value, reason, end_date, grant.amount_fen, grant.tier,
+            to_state.value, reason, end_date, grant.amount_fen, grant.tier, grant.payee_key,
         ))
         ctx.reconcile_ids.add(grant.id)
         ctx.counts[f"grants_{to_state.value}"] += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.pagination import Page, PageParams, page_of, page_params
@@ -26,7 +26,7 @@ def list_payments(
     status: str | None = Query(None, max_length=12),
     subject: str | None = Query(None, max_length=40, description="ID number, USCC or key."),
     page: PageParams = Depends(page_params),
-    session: Session = Depends(db_session),
+    session: Session = UNIT_OF_WORK,
     _staff: Principal = Depends(any_staff),
 ) -> Page[PaymentView]:
     rows = repo.payments_page(
@@ -37,13 +37,13 @@ def list_payments(
 
 
 @router.get("/batches", response_model=list[BatchView])
-def list_batches(session: Session = Depends(db_session),
+def list_batches(session: Session = UNIT_OF_WORK,
                  _staff: Principal = Depends(any_staff)) -> list[BatchView]:
     return [BatchView.of(b) for b in repo.batches(session)]
 
 
 @router.get("/batches/{period}", response_model=BatchView)
-def show_batch(period: str, session: Session = Depends(db_session),
+def show_batch(period: str, session: Session = UNIT_OF_WORK,
                _staff: Principal = Depends(any_staff)) -> BatchView:
     batch = repo.get_batch(session, period)
     if batch is None:

@@ -133,7 +133,8 @@ class _LedgerWriter:
     ) -> None:
         status = "legacy" if legacy else ("held" if grant.state == GrantState.SUSPENDED else "due")
         self.new_rows.append({
-            "grant_id": grant.id, "policy_id": grant.policy_id, "subject_key": grant.subject_key,
+            "grant_id": grant.id, "policy_id": grant.policy_id,
+            "subject_key": grant.payee_key or grant.subject_key,  # who is paid: a guardian
             "period": period, "kind": kind, "amount_fen": legacy[1] if legacy else amount,
             "status": status, "back_pay": back_pay, "legacy_ref": legacy[0] if legacy else None,
             "batch_id": None, "created_at": self.now, "updated_at": self.now,
@@ -204,7 +205,8 @@ class _LedgerWriter:
             if payment.id in done:
                 continue
             self.recoveries.append({
-                "payment_id": payment.id, "grant_id": grant.id, "subject_key": grant.subject_key,
+                "payment_id": payment.id, "grant_id": grant.id,
+                "subject_key": grant.payee_key or grant.subject_key,
                 "period": payment.period, "amount_fen": amount, "reason": reason,
                 "status": "open", "created_at": self.now,
             })

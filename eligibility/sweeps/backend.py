@@ -11,7 +11,8 @@ policy engine); tests name a backend written in test code.
 
 The evaluation frame returned by ``evaluate`` has one row per subject with the columns
 ``subject_key`` (str), ``eligible`` (bool), ``tier`` (str or null), ``amount_fen`` (int or null)
-and one column per named condition (its value: the explanation's raw material).
+and one column per named condition (its value: the explanation's raw material); a child policy's
+frame also has ``payee_key`` (the guardian paid and told).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import polars as pl
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from app.settings import get_settings
 
@@ -57,7 +58,7 @@ class PolicySpec:
 
     id: str
     version: str  # SHA-256 of the policy's canonical content
-    subject_kind: str  # person, enterprise
+    subject_kind: str  # person, enterprise, child (per birth certificate, paid to a guardian)
     title: str
     benefit_kind: BenefitKind
     period_kind: str = "none"  # month, year, once, none
@@ -118,8 +119,11 @@ class Selection:
 
 
 class EvaluationBackend(Protocol):
-    def policies(self, as_of: date) -> Sequence[PolicySpec]:
-        """Every policy version in force on ``as_of``."""
+    def policies(
+        self, as_of: date, bind: Engine | Connection | None = None
+    ) -> Sequence[PolicySpec]:
+        """Every policy version in force on ``as_of`` (``bind``: the sweep's database, where a
+        backend keeps its policy registry)."""
 
     def load(self, connection: Connection, subject_kind: str, selection: Selection) -> Any:
         """Evaluation frames of the selected subjects (opaque to the pipeline)."""

@@ -2,9 +2,11 @@
 ``eligibility.evaluator``, ``eligibility.repository``, ``eligibility.frames``) to the pipeline's
 seam (:mod:`eligibility.sweeps.backend`).
 
-Policies are the bundled catalog (``policies/*.yaml``, or ``MIANSHEN_POLICY_DIR``), loaded once
-per directory state. A child-kind policy (evaluated per child, paid to a guardian) is not
-swept yet: the pipeline's grants are keyed by the evaluated subject.
+Policies come from the registry (``eligibility.registry``) where it decides for a policy id (it
+holds an approved or retired version of it): the version in force on the sweep's as-of date, or
+none. Other policy ids come from the bundled catalog (``policies/*.yaml``, or
+``MIANSHEN_POLICY_DIR``), loaded once per directory state. A child-kind policy is evaluated per
+birth certificate and its result carries ``payee_key`` (the guardian the grant pays and tells).
 
 While the engine is not installed (it is built on another branch) every call raises
 :class:`EngineUnavailable` with a clear message.
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from eligibility.sweeps import snapshots
 from eligibility.sweeps.backend import (
@@ -82,7 +84,8 @@ def to_spec(compiled: Any) -> PolicySpec:
 
 
 class EngineBackend:
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine  # the registry's database when a sweep names none
         self._loaded: tuple[tuple[tuple[str, float], ...], list[Any]] | None = None
 
     def _compiled(self) -> list[Any]:
@@ -94,11 +97,29 @@ class EngineBackend:
             self._loaded = (state, [policy.load_file(f) for f in files])
         return self._loaded[1]
 
-    def policies(self, as_of: date) -> Sequence[PolicySpec]:
+    def _registered(
+        self, as_of: date, bind: Engine | Connection | None
+    ) -> tuple[set[str], list[Any]]:
+        """Policy ids the registry decides for, and its versions in force on ``as_of``."""
+        from sqlmodel import Session
+
+        from app.db import get_engine
+        from eligibility.registry import repository, service
+
+        with Session(bind=bind or self.engine or get_engine()) as session:
+            governed = repository.governed_policy_ids(session)
+            if not governed:
+                return set(), []
+            return governed, list(service.in_force(session, as_of).values())
+
+    def policies(
+        self, as_of: date, bind: Engine | Connection | None = None
+    ) -> Sequence[PolicySpec]:
         evaluator, _, _, _ = _engine()
+        governed, registered = self._registered(as_of, bind)
+        bundled = [c for c in self._compiled() if c.id not in governed]
         return [
-            to_spec(c) for c in self._compiled()
-            if evaluator.in_force(c, as_of) and c.document.subject.kind.value != "child"
+            to_spec(c) for c in [*bundled, *registered] if evaluator.in_force(c, as_of)
         ]
 
     def load(self, connection: Connection, subject_kind: str, selection: Selection) -> Any:

@@ -26,7 +26,8 @@ SHARD: Table = SweepShard.__table__  # type: ignore[attr-defined]
 RUN: Table = SweepRun.__table__  # type: ignore[attr-defined]
 REEVALUATION: Table = ReevaluationRequest.__table__  # type: ignore[attr-defined]
 
-SUBJECT_TABLES = {"person": ("person", "subject_key"), "enterprise": ("enterprise", "uscc")}
+SUBJECT_TABLES = {"person": ("person", "subject_key"), "enterprise": ("enterprise", "uscc"),
+                  "child": ("birth_certificate", "certificate_no")}  # a child: its certificate
 # Date columns whose anniversaries can change an outcome, and the subjects they concern.
 DATE_TRIGGERS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     "person": (
@@ -34,6 +35,7 @@ DATE_TRIGGERS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
         ("birth_certificate", "birth_date", ("mother_key", "father_key", "child_key")),
     ),
     "enterprise": (("enterprise", "registration_date", ("uscc",)),),
+    "child": (("birth_certificate", "birth_date", ("certificate_no",)),),
 }
 
 
@@ -46,6 +48,8 @@ def subject_columns(kind: str) -> list[tuple[str, str]]:
                 found.append((spec.name, field.storage_column or ""))
             elif kind == "enterprise" and field.type is FieldType.USCC:
                 found.append((spec.name, field.name))
+    if kind == "child":
+        found.append(SUBJECT_TABLES["child"])
     return found
 
 

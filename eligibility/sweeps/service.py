@@ -44,7 +44,7 @@ from eligibility.sweeps.models import SweepRun, SweepShard
 from eligibility.sweeps.schemas import SweepReport
 
 log = logging.getLogger(__name__)
-KINDS = ("person", "enterprise")
+KINDS = ("person", "enterprise", "child")  # child: per birth certificate, paid to a guardian
 FULL_SHARE = 0.2  # an incremental sweep touching more than this share of subjects runs in full
 RESTATE_AFTER = 50_000  # decisions written by a sweep before table statistics are refreshed
 
@@ -59,7 +59,7 @@ def plan_sweep(
 ) -> int:
     """Record a sweep run and its shards (committed); returns the sweep id."""
     backend = backend or get_backend()
-    policies = list(backend.policies(as_of))
+    policies = list(backend.policies(as_of, engine))
     with session_scope(engine) as session:
         connection = session.connection()
         previous = repo.last_completed(session)
@@ -130,6 +130,8 @@ def _incremental_scope(
     ]
     if kind == "enterprise" and as_of.strftime("%Y-%m") != previous.as_of.strftime("%Y-%m"):
         full_policies = [p.id for p in policies]  # monthly data windows moved on
+    if kind == "child" and as_of.year != previous.as_of.year:
+        full_policies = [p.id for p in policies]  # a new year's months are pro-rated afresh
     keys = repo.changed_subjects(connection, kind, previous.data_watermark - timedelta(minutes=5))
     keys |= repo.date_triggered_subjects(connection, kind, previous.as_of, as_of)
     requests = repo.pending_reevaluations(connection, kind)
@@ -176,7 +178,10 @@ def run_shard(
 
 
 def _work(ctx: SweepContext, shard: SweepShard) -> None:
-    policies = [p for p in ctx.backend.policies(ctx.as_of) if p.subject_kind == shard.subject_kind]
+    policies = [
+        p for p in ctx.backend.policies(ctx.as_of, ctx.connection)
+        if p.subject_kind == shard.subject_kind
+    ]
     whole = Selection(shard.key_lo, shard.key_hi)
     keys = None if shard.subject_keys is None else tuple(json.loads(shard.subject_keys))
     full_ids = set(filter(None, shard.full_policies.split(",")))

@@ -91,7 +91,7 @@ class TestBackend:
         self.policy_list = list(policies)
         self.evaluations = 0
 
-    def policies(self, as_of: date) -> Sequence[PolicySpec]:
+    def policies(self, as_of: date, bind: Any = None) -> Sequence[PolicySpec]:
         only = os.environ.get("MIANSHEN_TEST_POLICIES")
         chosen = [p for p in self.policy_list if p.in_force(as_of)]
         return [p for p in chosen if p.id in only.split(",")] if only else chosen

@@ -40,7 +40,10 @@ def _pick_partner(
     youngest: float, oldest: float,
 ) -> Ints:
     """For each target day, a random candidate aged ``youngest``-``oldest`` years then, or NONE.
-    ``candidates`` must be sorted by ``candidate_birth``."""
+    ``candidates`` must be sorted by ``candidate_birth``; it may be empty (a small registry of
+    only the elderly milestone cohort has nobody of child-bearing age)."""
+    if candidates.size == 0:
+        return np.full(target.size, NONE, dtype=np.int64)
     lo = np.searchsorted(candidate_birth, target - oldest * DAYS_PER_YEAR, side="left")
     hi = np.searchsorted(candidate_birth, target - youngest * DAYS_PER_YEAR, side="right")
     pick = lo + np.floor(rng.random(target.size) * (hi - lo)).astype(np.int64)

@@ -5,8 +5,9 @@ Outcomes: ``invalid_id`` (wrong length/format or check digit), ``invalid_birth_d
 embedded birth date does not exist or is in the future), ``not_found``, ``mismatch`` (the name
 differs), ``deceased`` (name matches, a death record or registry status says deceased) and
 ``match``. The ID number only ever becomes the pseudonymous subject key; the registry name is
-decrypted in memory to compare and never returned or logged. Not here: API keys with scopes,
-per-key rate limits, audit logging of calls, enterprise and status checks.
+decrypted in memory to compare and never returned or logged. One indexed lookup by subject key
+(the death record is a sub-query of it). Not here: callers, scopes and the call log (``api``,
+``call_log``), enterprise and status checks.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import unicodedata
 from datetime import UTC, date, datetime
 
 from pydantic import BaseModel
-from sqlmodel import Session
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from app.privacy import keyring
-from certs import repository
+from certs.verify import repository
+from certs.verify.repository import Executor, PersonRow
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,11 @@ class PersonCheck(BaseModel):
         return self.outcome == "match"
 
 
-def _result(outcome: str) -> PersonCheck:
+def result_of(outcome: str) -> PersonCheck:
     return PersonCheck(outcome=outcome, message=MESSAGES[outcome])
 
 
-def _normalise_name(name: str) -> str:
+def normalise_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).replace(" ", "").replace("·", "•").strip()
 
 
@@ -71,18 +72,28 @@ def validate_id_number(id_number: str, today: date | None = None) -> str | None:
     return None
 
 
-def check_person(session: Session, name: str, id_number: str,
-                 today: date | None = None) -> PersonCheck:
+def subject_of(id_number: str, today: date | None = None) -> tuple[str | None, str]:
+    """``(problem, subject key)``: the outcome naming what is wrong with the number, or
+    ``None`` and the key to look the person up by."""
     problem = validate_id_number(id_number, today)
+    return problem, ("" if problem else keyring().subject_key(id_number))
+
+
+def check_person(executor: Executor, name: str, id_number: str,
+                 today: date | None = None) -> PersonCheck:
+    problem, key = subject_of(id_number, today)
     if problem is not None:
-        return _result(problem)
-    subject_key = keyring().subject_key(id_number)
-    person = repository.person_by_subject(session, subject_key)
+        return result_of(problem)
+    return judge_person(name, repository.person(executor, key))
+
+
+def judge_person(name: str, person: PersonRow | None) -> PersonCheck:
+    """The outcome for a person row already fetched (``None``: not in the registry)."""
     if person is None or not person.pii:
-        return _result("not_found")
+        return result_of("not_found")
     registered = str(keyring().decrypt_json(person.pii).get("name", ""))
-    if not name or _normalise_name(registered) != _normalise_name(name):
-        return _result("mismatch")
-    if person.status == "deceased" or repository.has_death_record(session, subject_key):
-        return _result("deceased")
-    return _result("match")
+    if not name or normalise_name(registered) != normalise_name(name):
+        return result_of("mismatch")
+    if person.status == "deceased" or person.death_id is not None:
+        return result_of("deceased")
+    return result_of("match")
