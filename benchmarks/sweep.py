@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
+from sweep_support import load_average, server_cpu_seconds, server_cpu_used  # noqa: E402
 
 
 def parse() -> argparse.Namespace:
@@ -65,7 +66,7 @@ def parse() -> argparse.Namespace:
              "cloned for every run (default: DATABASE_city_PERSONS_ENTERPRISES)")
     parser.add_argument("--workers", type=int, default=0,
                         help="run the sweeps on this many Celery worker processes (0: in process)")
-    parser.add_argument("--shards", type=int, default=4, help="shards per subject kind "
+    parser.add_argument("--shards", type=int, default=8, help="shards per subject kind "
                         "(with --workers)")
     parser.add_argument("--hooks", action="store_true", help="workers install the SMS and "
                         "e-certificate hooks, as production workers do (not counted by default)")
@@ -74,10 +75,6 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rebuild-city", action="store_true",
                         help="build the city template again even if it exists")
     return parser.parse_args()
-
-
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def peak_memory_mb() -> float:
@@ -194,30 +191,6 @@ def database_exists(admin_url: str, name: str) -> bool:
     with psycopg.connect(admin_url, autocommit=True) as admin:
         found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     return found is not None
-
-
-def server_cpu_seconds(database: str) -> dict[int, float]:
-    """CPU seconds used so far by each PostgreSQL backend connected to ``database`` (read from
-    /proc; empty where that is not readable). With the client's own CPU time this shows what a
-    run costs whatever else loads the machine."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    found: dict[int, float] = {}
-    try:
-        with psycopg.connect(os.environ["MIANSHEN_DATABASE_URL"], autocommit=True) as connection:
-            pids = [row[0] for row in connection.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (database,))]
-        for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            found[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    except (OSError, KeyError, psycopg.Error):
-        return found
-    return found
-
-
-def server_cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU of the backends between two readings (a backend that ended in between is missed)."""
-    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 WORKERS = None  # the WorkerPool of --workers, whose CPU counts as the client's
@@ -344,7 +317,7 @@ def main() -> None:
     global WORKERS
     distributed = args.workers > 0
     if distributed:
-        from sweep_workers import WorkerPool  # beside this script
+        from sweep_support import WorkerPool
 
         WORKERS = WorkerPool(args.workers, url, args.redis_url, args.hooks)
         WORKERS.wait_ready()

@@ -59,7 +59,7 @@ class Grant(SQLModel, table=True):
             "ux_benefit_grant_open", "policy_id", "subject_key", unique=True,
             sqlite_where=text("is_open"), postgresql_where=text("is_open"),
         ),
-        Index("ix_benefit_grant_state", "state"),
+        Index("ix_benefit_grant_state_paid_through", "state", "paid_through"),
     )
     id: int | None = Field(default=None, primary_key=True)
     policy_id: str = Field(max_length=64)

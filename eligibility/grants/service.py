@@ -8,6 +8,8 @@ creates a grant (flagged ones wait in the manual review queue, others enter the 
 process or are granted at once), a changed amount re-tiers it from the month after, and a lost
 eligibility ends it (death, moved away, deregistered, status lost) or withdraws it before it
 was granted. Ledger work is left to ``eligibility.payments.service`` through the context.
+Decisions are written by ``decisions`` and new grants created by ``creation`` (both in bulk,
+as Polars frames); amendments and closures, fewer, are handled here row by row.
 """
 
 from __future__ import annotations

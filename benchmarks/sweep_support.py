@@ -1,7 +1,7 @@
-"""Celery worker processes for the sweep benchmark (``benchmarks/sweep.py --workers N``): the
-production form of a sweep, shards handed out over Redis to workers of ``app.celery_app`` on this
-machine. Starts them, waits until each answers a ping, reports their CPU seconds and peak memory
-from /proc, and stops them.
+"""Support of the sweep benchmark (``benchmarks/sweep.py``): the load average, CPU readings of
+the PostgreSQL backends, and the Celery worker processes of ``--workers N`` -- the production
+form of a sweep, shards handed out over Redis to workers of ``app.celery_app`` on this machine
+(started, waited for until each answers a ping, measured from /proc, stopped).
 
 Without ``hooks`` the workers do not install the cross-domain hooks (SMS outbox rows,
 e-certificate issuance), so they do what the in-process benchmark does: decisions, grants,
@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = "import sys; from app.celery_app import celery; celery.worker_main(sys.argv[1:])"
 WORKER_WITHOUT_HOOKS = (
@@ -23,6 +25,34 @@ WORKER_WITHOUT_HOOKS = (
     "from app.wiring import install_hooks; worker_init.disconnect(install_hooks); "
     "celery.worker_main(sys.argv[1:])"
 )
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def server_cpu_seconds(database: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend connected to ``database`` (read from
+    /proc; empty where that is not readable). With the client's own CPU time this shows what a
+    run costs whatever else loads the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    try:
+        with psycopg.connect(os.environ["MIANSHEN_DATABASE_URL"], autocommit=True) as connection:
+            pids = [row[0] for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,))]
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, KeyError, psycopg.Error):
+        return found
+    return found
+
+
+def server_cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU of the backends between two readings (a backend that ended in between is missed)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 class WorkerPool:
