@@ -7,7 +7,7 @@ every granted grant (~300k rows at 1M persons) on every incremental sweep; with
 the same index's prefix, so the table keeps the same number of indexes.
 
 Revision ID: 0006_sweep
-Revises: 0006_privacy
+Revises: 0006_web
 Create Date: 2026-11-22 19:55:00
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0006_sweep"
-down_revision: str | None = "0006_privacy"
+down_revision: str | None = "0006_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
