@@ -13,9 +13,8 @@ from app.db import session_scope
 from app.errors import MianshenError
 from app.personal_data.service import cli_principal, record_access
 from app.privacy import subject_key_of
-from eligibility.grants import repository as repo
 from eligibility.grants.context import SweepContext
-from eligibility.grants.queries import grant_detail
+from eligibility.grants.queries import grant_detail, grants_page
 from eligibility.grants.review import decide_review, open_reviews
 from eligibility.grants.schemas import GrantDetail, GrantSummary
 
@@ -33,7 +32,8 @@ def list_grants(
     """List grants, oldest first."""
     key = subject_key_of(subject) if subject else None
     with session_scope() as session:
-        rows = [GrantSummary.of(g) for g in repo.list_grants(session, policy, key, state, limit)]
+        rows = [GrantSummary.of(g) for g in grants_page(
+            session, after_id=0, limit=limit, policy_id=policy, subject_key=key, state=state)]
         if key and rows:
             record_access(session, cli_principal(), key, "grants_list",
                           sorted(GrantSummary.model_fields), channel="cli")

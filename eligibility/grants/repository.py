@@ -188,23 +188,6 @@ def get_grant(session: Session, grant_id: int) -> Grant | None:
     return session.get(Grant, grant_id)
 
 
-def list_grants(
-    session: Session,
-    policy_id: str | None = None,
-    subject_key: str | None = None,
-    state: str | None = None,
-    limit: int = 100,
-) -> list[Grant]:
-    statement = orm_select(Grant).order_by(col(Grant.id))
-    if policy_id:
-        statement = statement.where(col(Grant.policy_id) == policy_id)
-    if subject_key:
-        statement = statement.where(col(Grant.subject_key) == subject_key)
-    if state:
-        statement = statement.where(col(Grant.state) == state)
-    return list(session.exec(statement.limit(limit)).all())
-
-
 def grant_events(session: Session, grant_id: int) -> list[GrantEvent]:
     statement = orm_select(GrantEvent).where(col(GrantEvent.grant_id) == grant_id)
     return list(session.exec(statement.order_by(col(GrantEvent.id))).all())
