@@ -95,8 +95,10 @@ def demo(
     )
     console.print(
         "pages: `python3 dev.py run serve` → http://127.0.0.1:8000/ (个人服务 "
-        "http://127.0.0.1:8000/citizen, 企业服务 http://127.0.0.1:8000/enterprise; "
-        "API docs http://127.0.0.1:8000/docs)"
+        "http://127.0.0.1:8000/citizen, 企业服务 http://127.0.0.1:8000/enterprise, "
+        "officers http://127.0.0.1:8000/officer, auditors http://127.0.0.1:8000/auditor; "
+        "API docs http://127.0.0.1:8000/docs); staff accounts: `python3 dev.py run users add "
+        "NAME --role officer`; citizens sign in with an SMS code written to the SMS log above"
     )
 
 
