@@ -110,7 +110,8 @@ def cluster(
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker", "--pool=solo",
              "-n", f"{name}@%h", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT, env=worker_env, stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / f"{name}.log").open("wb"),
         )
         workers.append(process)
         return process
