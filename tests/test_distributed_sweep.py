@@ -30,6 +30,7 @@ from tests.support.queries import audit_entries, audit_verifies, counts
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_DB13 = os.environ.get("MIANSHEN_TEST_REDIS13_URL", "redis://127.0.0.1:6379/13")
+CELERY_KEYS = ("broker_url", "result_backend", "task_always_eager", "task_eager_propagates")
 AS_OF = date(2025, 11, 3)
 
 
@@ -103,6 +104,14 @@ def cluster(
                  "MIANSHEN_SWEEP_LEASE_SECONDS"):
         monkeypatch.setenv(name, env[name])
     get_settings.cache_clear()
+    # The one Celery app is configured when first imported; if another test module imported it
+    # before Redis was configured here, it is in eager/in-memory mode. Point it at db 13.
+    from app.celery_app import celery
+
+    saved = {key: celery.conf[key] for key in CELERY_KEYS}
+    celery.conf.update(broker_url=REDIS_DB13, result_backend=REDIS_DB13,
+                       task_always_eager=False, task_eager_propagates=False)
+    celery.close()  # drop any connection pool made for the old broker
     workers: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, hang: bool = False) -> subprocess.Popen[bytes]:
@@ -126,6 +135,8 @@ def cluster(
         except subprocess.TimeoutExpired:
             process.kill()
     client.flushdb()
+    celery.conf.update(saved)
+    celery.close()
     get_settings.cache_clear()
     truncate_all(engine)
 
