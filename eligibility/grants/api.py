@@ -11,7 +11,6 @@ from sqlmodel import Session
 
 from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
-from app.db import committed
 from app.errors import NotFound
 from app.pagination import Page, PageParams, page_of, page_params
 from app.privacy import subject_key_of
@@ -106,5 +105,4 @@ def decide(review_id: int, body: ReviewDecisionRequest,
            officer: Principal = Depends(reviewers)) -> GrantSummary:
     ctx = SweepContext(session=session, backend_or_none=None, as_of=date.today(),
                        actor=f"officer:{officer.id}")
-    return committed(session, GrantSummary.of(decide_review(ctx, review_id, body.approve,
-                                                            body.note)))
+    return GrantSummary.of(decide_review(ctx, review_id, body.approve, body.note))
