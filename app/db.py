@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -57,16 +57,3 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     finally:
         session.close()
 
-
-T = TypeVar("T")
-
-
-def committed(session: Session, answer: T) -> T:
-    """Commit the request's unit of work now and return ``answer``.
-
-    ``db_session`` commits when the request's dependencies close, which FastAPI does after the
-    answer has left: a client acting on the answer at once (a redirect after a form, a second
-    click, a test reading the database) could miss the change. A handler that changes something
-    returns through this instead."""
-    session.commit()
-    return answer

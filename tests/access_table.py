@@ -146,7 +146,6 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/me/certificates/{cert_id}/qr"): CitizenOwned(),
     ("GET", "/api/v1/me/messages"): CitizenOwned(),
     ("GET", "/api/v1/me/automation-refusal"): CitizenOwned(),
-    ("POST", "/api/v1/me/automation-refusal"): CitizenOwned(),
     # enterprise portal API (app/enterprise/api.py, app/portal/api.py)
     ("GET", "/api/v1/enterprise/me/policies"): EnterpriseOwned(),
     ("GET", "/api/v1/enterprise/me/benefits/{grant_id}"): EnterpriseOwned(),

@@ -92,16 +92,6 @@ def _my_certificate_qr(engine: Engine, client: httpx.Client, callers: Callers) -
                       ).status_code == 404
 
 
-@owned("POST", "/api/v1/me/automation-refusal")
-def _my_refusal(engine: Engine, client: httpx.Client, callers: Callers) -> None:
-    a, b, as_a, _as_b = _two_citizens(engine, callers)
-    assert client.post("/api/v1/me/automation-refusal", headers=as_a.headers).status_code == 200
-    with engine.connect() as connection:
-        keys = connection.execute(text("SELECT subject_key FROM automation_refusal")
-                                  ).scalars().all()
-    assert keys == [a] and b not in keys
-
-
 def _enterprises(engine: Engine, callers: Callers) -> tuple[str, int, int, dict[str, str]]:
     a, b = credit_code(31), credit_code(32)
     add_enterprise(engine, a, id_number(sequence=711), "陈大文")

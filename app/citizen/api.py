@@ -1,6 +1,7 @@
 """JSON API of the citizen portal under ``/api/v1/me`` (``require_citizen``): the signed-in
 citizen's own profile (masked), benefits with explanations, payments, e-certificates, messages,
-objections, confirmations and refusal of automated decisions. Handlers parse, call ``service``
+objections, confirmations and whether automated decisions are refused (the refusal itself is
+``POST /me/refuse-automation`` of ``app.personal_data``). Handlers parse, call ``service``
 and answer; the request owns the transaction."""
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_citizen
+from app.auth.deps import UNIT_OF_WORK, require_citizen
 from app.auth.principal import Principal
 from app.citizen import service
 from app.citizen.schemas import PaymentView, ProfileView, RefusalView
-from app.db import committed
 from app.portal.api import add_benefit_api_routes
 from app.portal.schemas import BenefitView
 from certs import rendering
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/me", tags=["citizen"])
 
 @router.get("/profile", response_model=ProfileView)
 def profile(who: Principal = Depends(require_citizen),
-            session: Session = Depends(db_session)) -> ProfileView:
+            session: Session = UNIT_OF_WORK) -> ProfileView:
     return service.profile(session, who)
 
 
@@ -37,7 +37,7 @@ BENEFITS_JSON = TypeAdapter(list[BenefitView])
 
 @router.get("/benefits", response_model=list[BenefitView])
 def benefits(who: Principal = Depends(require_citizen),
-             session: Session = Depends(db_session)) -> Response:
+             session: Session = UNIT_OF_WORK) -> Response:
     """The citizen's benefits (their children's included), newest first. The hottest route:
     serialised in one step by pydantic-core instead of validated again by FastAPI."""
     return Response(BENEFITS_JSON.dump_json(service.benefits(session, who)),
@@ -46,42 +46,34 @@ def benefits(who: Principal = Depends(require_citizen),
 
 @router.get("/payments", response_model=list[PaymentView])
 def payments(who: Principal = Depends(require_citizen),
-             session: Session = Depends(db_session)) -> list[PaymentView]:
+             session: Session = UNIT_OF_WORK) -> list[PaymentView]:
     return service.payments(session, who)
 
 
 @router.get("/certificates", response_model=list[CertificateView])
 def certificates(who: Principal = Depends(require_citizen),
-                 session: Session = Depends(db_session)) -> list[CertificateView]:
+                 session: Session = UNIT_OF_WORK) -> list[CertificateView]:
     return [view_of(c) for c in service.certificates(session, who)]
 
 
 @router.get("/certificates/{cert_id}/qr", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}})
 def certificate_qr(cert_id: str = Path(max_length=96), who: Principal = Depends(require_citizen),
-                   session: Session = Depends(db_session)) -> Response:
+                   session: Session = UNIT_OF_WORK) -> Response:
     cert = service.certificate(session, who, cert_id)
     return Response(rendering.qr_code(certs_service.token_of(cert)), media_type="image/svg+xml")
 
 
 @router.get("/messages", response_model=list[CitizenMessage])
 def messages(who: Principal = Depends(require_citizen),
-             session: Session = Depends(db_session)) -> list[CitizenMessage]:
+             session: Session = UNIT_OF_WORK) -> list[CitizenMessage]:
     return service.messages(session, who)
 
 
 @router.get("/automation-refusal", response_model=RefusalView)
 def refusal(who: Principal = Depends(require_citizen),
-            session: Session = Depends(db_session)) -> RefusalView:
+            session: Session = UNIT_OF_WORK) -> RefusalView:
     return service.refusal(session, who)
-
-
-@router.post("/automation-refusal", response_model=RefusalView)
-def refuse(who: Principal = Depends(require_citizen),
-           session: Session = Depends(db_session)) -> RefusalView:
-    """Refuse decisions made only by automated means (PIPL art. 24): from now on this citizen's
-    new grants go to an officer's review queue. Idempotent."""
-    return committed(session, service.refuse_automation(session, who))
 
 
 add_benefit_api_routes(router, require=require_citizen, service=service)

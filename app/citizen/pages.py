@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_citizen
+from app.auth.deps import UNIT_OF_WORK, require_citizen
 from app.auth.principal import Principal
 from app.citizen import service
-from app.db import committed
 from app.portal.labels import CERT_STATUSES_ZH
 from app.portal.pages import add_benefit_routes, page_renderer
 from app.web.nav import NavItem, register
@@ -38,7 +37,7 @@ _page = page_renderer("citizen", "/citizen", "我的待遇",
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, who: Principal = Depends(require_citizen),
-             session: Session = Depends(db_session)) -> HTMLResponse:
+             session: Session = UNIT_OF_WORK) -> HTMLResponse:
     benefits = service.benefits(session, who)
     return _page(request, "benefits.html", "我的待遇", profile=service.profile(session, who),
                  benefits=benefits)
@@ -46,13 +45,13 @@ def overview(request: Request, who: Principal = Depends(require_citizen),
 
 @router.get("/payments", response_class=HTMLResponse)
 def payments(request: Request, who: Principal = Depends(require_citizen),
-             session: Session = Depends(db_session)) -> HTMLResponse:
+             session: Session = UNIT_OF_WORK) -> HTMLResponse:
     return _page(request, "payments.html", "发放记录", payments=service.payments(session, who))
 
 
 @router.get("/certificates", response_class=HTMLResponse)
 def certificates(request: Request, who: Principal = Depends(require_citizen),
-                 session: Session = Depends(db_session)) -> HTMLResponse:
+                 session: Session = UNIT_OF_WORK) -> HTMLResponse:
     certs = [view_of(c) for c in service.certificates(session, who)]
     return _page(request, "certificates.html", "电子证照", certificates=certs,
                  statuses=CERT_STATUSES_ZH)
@@ -61,7 +60,7 @@ def certificates(request: Request, who: Principal = Depends(require_citizen),
 @router.get("/certificates/{cert_id}", response_class=HTMLResponse)
 def certificate(request: Request, cert_id: str = Path(max_length=96),
                 who: Principal = Depends(require_citizen),
-                session: Session = Depends(db_session)) -> HTMLResponse:
+                session: Session = UNIT_OF_WORK) -> HTMLResponse:
     cert = service.certificate(session, who, cert_id)
     svg = rendering.qr_code(certs_service.token_of(cert), scale=5)
     qr_src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
@@ -71,21 +70,21 @@ def certificate(request: Request, cert_id: str = Path(max_length=96),
 
 @router.get("/messages", response_class=HTMLResponse)
 def messages(request: Request, who: Principal = Depends(require_citizen),
-             session: Session = Depends(db_session)) -> HTMLResponse:
+             session: Session = UNIT_OF_WORK) -> HTMLResponse:
     return _page(request, "messages.html", "我的消息", messages=service.messages(session, who))
 
 
 @router.get("/privacy", response_class=HTMLResponse)
 def privacy(request: Request, who: Principal = Depends(require_citizen),
-            session: Session = Depends(db_session)) -> HTMLResponse:
+            session: Session = UNIT_OF_WORK) -> HTMLResponse:
     return _page(request, "privacy.html", "个人信息与权利", profile=service.profile(session, who),
                  refusal=service.refusal(session, who), export_url=EXPORT_URL)
 
 
 @router.post("/privacy/refuse-automation", response_model=None)
 def refuse(who: Principal = Depends(require_citizen),
-           session: Session = Depends(db_session)) -> Response:
-    committed(session, service.refuse_automation(session, who))
+           session: Session = UNIT_OF_WORK) -> Response:
+    service.refuse_automation(session, who)
     return RedirectResponse("/citizen/privacy?done=refused", status_code=303)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.portal.explanations import explain_decision
@@ -29,7 +29,7 @@ def decision_or_404(session: Session, decision_id: int) -> Decision:
 
 @router.get("/decisions/{decision_id}/explanation", response_model=ExplanationView)
 def explanation(decision_id: int = Path(ge=1, le=2**63 - 1),
-                session: Session = Depends(db_session),
+                session: Session = UNIT_OF_WORK,
                 _staff: Principal = Depends(decision_readers)) -> ExplanationView:
     decision = decision_or_404(session, decision_id)
     return explain_decision(session, decision.policy_id, decision.subject_key, decision)

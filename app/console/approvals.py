@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.console.rendering import console_page
-from app.db import committed
 from app.errors import MianshenError, ValidationFailed
 from eligibility.registry import repository, service
 from eligibility.registry.models import PolicyVersion, VersionState
@@ -36,7 +35,7 @@ def _queue(request: Request, session: Session, who: Principal, error: str = "",
 
 
 @router.get("", response_class=HTMLResponse)
-def queue(request: Request, session: Session = Depends(db_session),
+def queue(request: Request, session: Session = UNIT_OF_WORK,
           who: Principal = Depends(approver)) -> HTMLResponse:
     return _queue(request, session, who)
 
@@ -44,12 +43,12 @@ def queue(request: Request, session: Session = Depends(db_session),
 @router.post("/{version_id}", response_model=None)
 def approve(request: Request, version_id: int = Path(ge=1, le=2**31 - 1),
             effective_from: str = Form("", max_length=10),
-            session: Session = Depends(db_session),
+            session: Session = UNIT_OF_WORK,
             who: Principal = Depends(approver)) -> Response:
     try:
         since = _date_or_none(effective_from)
         version = service.resolve(session, str(version_id))
-        committed(session, service.approve(session, version, who.id, since))
+        service.approve(session, version, who.id, since)
     except MianshenError as error:
         if error.status_code == 404:
             raise

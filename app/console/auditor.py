@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.console import provenance
 from app.console.api import decision_or_404
@@ -80,7 +80,7 @@ def search_params(
 
 @router.get("", response_class=HTMLResponse)
 def search(request: Request, criteria: Search = Depends(search_params),
-           after: int = Query(0, ge=0, le=2**63 - 1), session: Session = Depends(db_session),
+           after: int = Query(0, ge=0, le=2**63 - 1), session: Session = UNIT_OF_WORK,
            _who: Principal = Depends(auditor)) -> HTMLResponse:
     error, rows = "", []
     try:
@@ -108,7 +108,7 @@ def search_form(policy_id: str = Form("", max_length=64), as_of: str = Form("", 
 
 @router.get("/decisions/{decision_id}", response_class=HTMLResponse)
 def decision_page(request: Request, decision_id: int = DECISION_ID,
-                  session: Session = Depends(db_session),
+                  session: Session = UNIT_OF_WORK,
                   _who: Principal = Depends(auditor)) -> HTMLResponse:
     return _decision_page(request, session, decision_or_404(session, decision_id))
 
@@ -128,7 +128,7 @@ def _decision_page(request: Request, session: Session, decision: Decision,
 
 @router.get("/decisions/{decision_id}/replay", response_class=HTMLResponse)
 def replay_page(request: Request, decision_id: int = DECISION_ID,
-                session: Session = Depends(db_session),
+                session: Session = UNIT_OF_WORK,
                 _who: Principal = Depends(auditor)) -> HTMLResponse:
     decision = decision_or_404(session, decision_id)
     return _decision_page(request, session, decision, replayed=replay(session, decision_id))
@@ -140,7 +140,7 @@ def export_rows(decisions: list[Decision]) -> list[dict[str, Any]]:
 
 @router.get("/export.{fmt}", response_model=None)
 def export(fmt: str = Path(pattern="^(csv|json)$"), criteria: Search = Depends(search_params),
-           session: Session = Depends(db_session),
+           session: Session = UNIT_OF_WORK,
            _who: Principal = Depends(auditor)) -> Response:
     """The searched decisions (at most ``EXPORT_LIMIT``), subjects as pseudonymous keys."""
     rows = export_rows(criteria.query(session, 0, EXPORT_LIMIT))

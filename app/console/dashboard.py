@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.console import figures
 from app.console.rendering import console_page
@@ -25,7 +25,7 @@ register("officer", NavItem("城市概览", "/officer/dashboard"),
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, session: Session = Depends(db_session),
+def dashboard(request: Request, session: Session = UNIT_OF_WORK,
               _who: Principal = Depends(any_staff)) -> HTMLResponse:
     today = date.today()
     period = f"{today.year:04d}-{today.month:02d}"
@@ -37,7 +37,7 @@ def dashboard(request: Request, session: Session = Depends(db_session),
 
 
 @router.get("/delivery", response_class=HTMLResponse)
-def delivery(request: Request, session: Session = Depends(db_session),
+def delivery(request: Request, session: Session = UNIT_OF_WORK,
              _who: Principal = Depends(any_staff)) -> HTMLResponse:
     return console_page(request, "officer", "delivery.html", "短信送达统计",
                         total=notifications.delivery_stats(session),

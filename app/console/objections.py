@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from app.auth.deps import db_session
+from app.auth.deps import UNIT_OF_WORK
 from app.auth.principal import Principal
 from app.console.rendering import console_page
 from app.console.reviews import officer_context, reviewers
-from app.db import committed
 from app.errors import MianshenError
 from app.portal.labels import grant_state_zh
 from app.privacy import keyring
@@ -45,7 +44,7 @@ def _page(request: Request, session: Session, error: str = "", status_code: int 
 
 
 @router.get("", response_class=HTMLResponse)
-def objections(request: Request, session: Session = Depends(db_session),
+def objections(request: Request, session: Session = UNIT_OF_WORK,
                _who: Principal = Depends(reviewers)) -> HTMLResponse:
     return _page(request, session)
 
@@ -53,11 +52,11 @@ def objections(request: Request, session: Session = Depends(db_session),
 @router.post("/{objection_id}", response_model=None)
 def resolve(request: Request, objection_id: int = Path(ge=1, le=2**31 - 1),
             outcome: str = Form(..., pattern="^(uphold|dismiss)$"),
-            note: str = Form("", max_length=2000), session: Session = Depends(db_session),
+            note: str = Form("", max_length=2000), session: Session = UNIT_OF_WORK,
             who: Principal = Depends(reviewers)) -> Response:
     try:
-        committed(session, resolve_objection(officer_context(session, who), objection_id,
-                                             outcome == "uphold", note.strip()))
+        resolve_objection(officer_context(session, who), objection_id,
+                                             outcome == "uphold", note.strip())
     except MianshenError as error:
         session.rollback()
         return _page(request, session, error.user_message, error.status_code)

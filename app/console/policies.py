@@ -13,11 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.console import charts
 from app.console.rendering import console_page
-from app.db import committed
 from app.errors import MianshenError
 from app.web.nav import NavItem, register
 from app.web.templating import yuan
@@ -43,7 +42,7 @@ register(
 
 
 @router.get("", response_class=HTMLResponse)
-def policy_list(request: Request, session: Session = Depends(db_session),
+def policy_list(request: Request, session: Session = UNIT_OF_WORK,
                 _who: Principal = Depends(any_staff)) -> HTMLResponse:
     return console_page(request, "officer", "policies.html", "政策",
                         policies=service.summaries(session, date.today()), states=STATES_ZH)
@@ -51,7 +50,7 @@ def policy_list(request: Request, session: Session = Depends(db_session),
 
 @router.get("/policies/new", response_class=HTMLResponse)
 def editor(request: Request, start: str = Query("", alias="from", max_length=80),
-           session: Session = Depends(db_session),
+           session: Session = UNIT_OF_WORK,
            _who: Principal = Depends(officer)) -> HTMLResponse:
     text = service.resolve(session, start).text if start else ""
     return _editor(request, text, [])
@@ -66,13 +65,13 @@ def _editor(request: Request, text: str, issues: list[object], status_code: int 
 
 @router.post("/policies", response_model=None)
 def save_draft(request: Request, text: str = Form("", max_length=MAX_DOCUMENT_BYTES),
-               session: Session = Depends(db_session),
+               session: Session = UNIT_OF_WORK,
                who: Principal = Depends(officer)) -> Response:
     issues = reports.issues_of(text)
     if issues:
         return _editor(request, text, list(issues), status_code=422)
     version, _ = service.create_draft(session, text, who.id)
-    version_id = committed(session, version.id)
+    version_id = version.id
     return RedirectResponse(f"/officer/versions/{version_id}", status_code=303)
 
 
@@ -83,14 +82,14 @@ def _version_page(request: Request, version: PolicyVersion, **context: Any) -> H
 
 @router.get("/versions/{reference}", response_class=HTMLResponse)
 def show_version(request: Request, reference: str = REFERENCE,
-                 session: Session = Depends(db_session),
+                 session: Session = UNIT_OF_WORK,
                  _who: Principal = Depends(any_staff)) -> HTMLResponse:
     return _version_page(request, service.resolve(session, reference))
 
 
 @router.get("/versions/{reference}/tests", response_class=HTMLResponse)
 def run_tests(request: Request, reference: str = REFERENCE,
-              session: Session = Depends(db_session),
+              session: Session = UNIT_OF_WORK,
               _who: Principal = Depends(officer)) -> HTMLResponse:
     version = service.resolve(session, reference)
     return _version_page(request, version, tests=reports.test_report(session, version))
@@ -98,7 +97,7 @@ def run_tests(request: Request, reference: str = REFERENCE,
 
 @router.get("/versions/{reference}/preview", response_class=HTMLResponse)
 def preview(request: Request, reference: str = REFERENCE, as_of: date | None = None,
-            session: Session = Depends(db_session),
+            session: Session = UNIT_OF_WORK,
             _who: Principal = Depends(officer)) -> HTMLResponse:
     version = service.resolve(session, reference)
     report = reports.preview_report(session, version, as_of or date.today())
@@ -132,11 +131,11 @@ def preview_charts(report: PreviewReport) -> list[Markup]:
 
 
 @router.post("/versions/{reference}/submit", response_model=None)
-def submit(request: Request, reference: str = REFERENCE, session: Session = Depends(db_session),
+def submit(request: Request, reference: str = REFERENCE, session: Session = UNIT_OF_WORK,
            who: Principal = Depends(officer)) -> Response:
     version = service.resolve(session, reference)
     try:
-        version_id = committed(session, service.submit(session, version, who.id).id)
+        version_id = service.submit(session, version, who.id).id
     except MianshenError as error:
         session.rollback()
         return _version_page(request, service.resolve(session, reference),

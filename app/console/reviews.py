@@ -11,10 +11,9 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.console.rendering import console_page
-from app.db import committed
 from app.errors import MianshenError
 from app.portal.labels import grant_state_zh
 from eligibility.grants import queries
@@ -56,7 +55,7 @@ def _queue(request: Request, session: Session, kind: str, after: int, error: str
 
 @router.get("", response_class=HTMLResponse)
 def queue(request: Request, kind: str = Query("", pattern="^(|flagged|internal)$"),
-          after: int = Query(0, ge=0, le=2**31 - 1), session: Session = Depends(db_session),
+          after: int = Query(0, ge=0, le=2**31 - 1), session: Session = UNIT_OF_WORK,
           _who: Principal = Depends(reviewers)) -> HTMLResponse:
     return _queue(request, session, kind, after)
 
@@ -65,11 +64,11 @@ def queue(request: Request, kind: str = Query("", pattern="^(|flagged|internal)$
 def decide(request: Request, review_id: int = Path(ge=1, le=2**31 - 1),
            decision: str = Form(..., pattern="^(approve|reject)$"),
            note: str = Form("", max_length=2000), kind: str = Form("", max_length=16),
-           session: Session = Depends(db_session),
+           session: Session = UNIT_OF_WORK,
            who: Principal = Depends(reviewers)) -> Response:
     ctx = officer_context(session, who)
     try:
-        committed(session, decide_review(ctx, review_id, decision == "approve", note.strip()))
+        decide_review(ctx, review_id, decision == "approve", note.strip())
     except MianshenError as error:
         session.rollback()
         return _queue(request, session, kind, 0, error.user_message, error.status_code)

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app.auth import sessions, staff
-from app.auth.deps import db_session, require_staff
+from app.auth.deps import UNIT_OF_WORK, require_staff
 from app.auth.principal import Principal
 from app.auth.web import set_session_cookie
 from app.errors import MianshenError
@@ -45,7 +45,7 @@ def login_form(request: Request, next: str = "") -> HTMLResponse:
 @router.post("/staff/login", response_model=None)
 def sign_in(request: Request, username: str = Form("", max_length=64),
             password: str = Form("", max_length=256), next: str = Form("", max_length=512),
-            session: Session = Depends(db_session)) -> Response:
+            session: Session = UNIT_OF_WORK) -> Response:
     try:
         principal = staff.authenticate(session, username, password)
     except MianshenError as error:
@@ -60,5 +60,5 @@ def sign_in(request: Request, username: str = Form("", max_length=64),
 
 @router.post("/staff/logout", response_model=None)
 def logout(request: Request, _who: Principal = Depends(require_staff()),
-           session: Session = Depends(db_session)) -> Response:
+           session: Session = UNIT_OF_WORK) -> Response:
     return sign_out(request, session, "/staff/login")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_enterprise
+from app.auth.deps import UNIT_OF_WORK, require_enterprise
 from app.auth.principal import Principal
 from app.enterprise import service
 from app.enterprise.schemas import EnterpriseOverview
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/enterprise/me", tags=["enterprise"])
 
 @router.get("/policies", response_model=EnterpriseOverview)
 def policies(who: Principal = Depends(require_enterprise),
-             session: Session = Depends(db_session)) -> EnterpriseOverview:
+             session: Session = UNIT_OF_WORK) -> EnterpriseOverview:
     """Matched policies with amounts, near misses with the failing conditions, and the rest."""
     return service.overview(session, who)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from app.auth.deps import db_session, require_enterprise
+from app.auth.deps import UNIT_OF_WORK, require_enterprise
 from app.auth.principal import Principal
 from app.enterprise import service
 from app.portal.pages import add_benefit_routes, page_renderer
@@ -22,7 +22,7 @@ _page = page_renderer("enterprise", "/enterprise", "政策匹配")
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, who: Principal = Depends(require_enterprise),
-             session: Session = Depends(db_session)) -> HTMLResponse:
+             session: Session = UNIT_OF_WORK) -> HTMLResponse:
     return _page(request, "overview.html", "政策匹配", overview=service.overview(session, who))
 
 

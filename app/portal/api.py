@@ -10,9 +10,8 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
-from app.auth.deps import db_session
+from app.auth.deps import UNIT_OF_WORK
 from app.auth.principal import Principal
-from app.db import committed
 from app.portal.pages import PortalService
 from app.portal.schemas import (
     GRANT_ID,
@@ -29,7 +28,7 @@ def add_benefit_api_routes(
 ) -> None:
     @router.get("/benefits/{grant_id}", response_model=BenefitDetail)
     def benefit(grant_id: int = GRANT_ID, who: Principal = Depends(require),
-                session: Session = Depends(db_session)) -> BenefitDetail:
+                session: Session = UNIT_OF_WORK) -> BenefitDetail:
         """One of the caller's grants with the plain-Chinese explanation of its decision."""
         return service.benefit_detail(session, who, grant_id)
 
@@ -37,14 +36,14 @@ def add_benefit_api_routes(
                  status_code=201)
     def object_to(body: ObjectionRequest, grant_id: int = GRANT_ID,
                   who: Principal = Depends(require),
-                  session: Session = Depends(db_session)) -> ObjectionView:
+                  session: Session = UNIT_OF_WORK) -> ObjectionView:
         """Object to the decision: pauses a public notice, else queues it for an officer."""
-        return committed(session, service.object_to(session, who, grant_id, body.text))
+        return service.object_to(session, who, grant_id, body.text)
 
     @router.post("/benefits/{grant_id}/confirmation", response_model=BenefitView)
     def confirm(body: ConfirmRequest, grant_id: int = GRANT_ID,
                 who: Principal = Depends(require),
-                session: Session = Depends(db_session)) -> BenefitView:
+                session: Session = UNIT_OF_WORK) -> BenefitView:
         """Accept (with the bank account where the policy asks) or decline a matched benefit."""
-        return committed(session, service.confirm(session, who, grant_id, body.accept,
-                                                  body.account))
+        return service.confirm(session, who, grant_id, body.accept,
+                                                  body.account)

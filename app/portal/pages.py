@@ -13,9 +13,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from app.auth.deps import db_session
+from app.auth.deps import UNIT_OF_WORK
 from app.auth.principal import Principal
-from app.db import committed
 from app.errors import MianshenError
 from app.portal.forms import bank_account
 from app.portal.schemas import (
@@ -76,15 +75,15 @@ def add_benefit_routes(
 
     @router.get("/benefits/{grant_id}", response_class=HTMLResponse)
     def benefit(request: Request, grant_id: int = GRANT_ID, who: Principal = Depends(require),
-                session: Session = Depends(db_session)) -> HTMLResponse:
+                session: Session = UNIT_OF_WORK) -> HTMLResponse:
         return detail_page(request, session, who, grant_id)
 
     @router.post("/benefits/{grant_id}/objection", response_model=None)
     def object_to(request: Request, grant_id: int = GRANT_ID,
                   text: str = Form("", max_length=1000), who: Principal = Depends(require),
-                  session: Session = Depends(db_session)) -> Response:
+                  session: Session = UNIT_OF_WORK) -> Response:
         try:
-            committed(session, service.object_to(session, who, grant_id, text))
+            service.object_to(session, who, grant_id, text)
         except MianshenError as error:
             if error.status_code == 404:
                 raise
@@ -97,12 +96,12 @@ def add_benefit_routes(
     def confirm(request: Request, grant_id: int = GRANT_ID, decision: str = Form("accept"),
                 bank_name: str = Form("", max_length=64), holder: str = Form("", max_length=100),
                 account_number: str = Form("", max_length=40), who: Principal = Depends(require),
-                session: Session = Depends(db_session)) -> Response:
+                session: Session = UNIT_OF_WORK) -> Response:
         accept = decision == "accept"
         try:
             account = bank_account(bank_name, holder, account_number) \
                 if accept and account_number else None
-            committed(session, service.confirm(session, who, grant_id, accept, account))
+            service.confirm(session, who, grant_id, accept, account)
         except MianshenError as error:
             if error.status_code == 404:
                 raise

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app.auth import codes, sessions
-from app.auth.deps import db_session, require_signed_in
+from app.auth.deps import UNIT_OF_WORK, require_signed_in
 from app.auth.principal import Principal
 from app.auth.web import clear_session_cookie, client_ip, session_token, set_session_cookie
 from app.errors import MianshenError
@@ -89,7 +89,7 @@ def _routes(portal: Portal) -> None:
         return _form(request, portal, {"next": safe_next(portal, next)}, step=1)
 
     @router.post(f"{base}/login/code", response_class=HTMLResponse)
-    async def send_code(request: Request, session: Session = Depends(db_session)
+    async def send_code(request: Request, session: Session = UNIT_OF_WORK
                         ) -> HTMLResponse:
         form = await request.form()
         values = {**_identity(dict(form), portal),
@@ -102,7 +102,7 @@ def _routes(portal: Portal) -> None:
         return _form(request, portal, values, step=2, message=message)
 
     @router.post(f"{base}/login", response_model=None)
-    async def sign_in(request: Request, session: Session = Depends(db_session)) -> Response:
+    async def sign_in(request: Request, session: Session = UNIT_OF_WORK) -> Response:
         form = await request.form()
         values = {**_identity(dict(form), portal),
                   "next": safe_next(portal, str(form.get("next", "")))}
@@ -120,7 +120,7 @@ def _routes(portal: Portal) -> None:
 
     @router.post(f"{base}/logout", response_model=None)
     def logout(request: Request, _who: Principal = Depends(require_signed_in),
-               session: Session = Depends(db_session), csrf_token: str = Form("")) -> Response:
+               session: Session = UNIT_OF_WORK, csrf_token: str = Form("")) -> Response:
         return sign_out(request, session, "/")
 
 
