@@ -21,6 +21,7 @@ from app.console.objections import router as objection_pages
 from app.console.policies import router as policy_pages
 from app.console.reviews import router as review_pages
 from app.console.signin import router as staff_signin_pages
+from app.datahub.api import router as data_router
 from app.enterprise.api import router as enterprise_api
 from app.enterprise.pages import router as enterprise_pages
 from app.personal_data.api import router as personal_data_router
@@ -47,6 +48,7 @@ ROUTERS: list[APIRouter] = [
     payments_router,
     audit_router,
     events_router,
+    data_router,
     policies_router,
     replay_router,
     personal_data_router,

@@ -118,6 +118,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/consistency"): staff("auditor"),
     # life events pushed by departments (eligibility/events/api.py)
     ("POST", "/api/v1/events"): Scope("events:push"),
+    # data records pushed by departments (app/datahub/api.py)
+    ("POST", "/api/v1/data/{dataset}/batches"): Scope("data:push"),
+    ("GET", "/api/v1/data/{dataset}/batches/{batch_id}"): Scope("data:push"),
     ("GET", "/api/v1/audit/decisions/{decision_id}/replay"): staff("auditor"),
     # the policy lifecycle (eligibility/registry/api.py)
     ("GET", "/api/v1/policies"): staff(),
@@ -162,6 +165,8 @@ PATH_VALUES = {
     "cert_id": "1.2.156.3005.2.X",
     "period": "2026-11",
     "reference": "1",
+    "dataset": "social_assistance",
+    "batch_id": "b-1",
 }
 QUERY_VALUES = {
     "/api/v1/audit/consistency": {"old_size": "1", "new_size": "1"},

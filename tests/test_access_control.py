@@ -99,7 +99,9 @@ class Callers:
 
     def department(self, scopes: frozenset[str]) -> Caller:
         if scopes not in self.keys:
-            self.keys[scopes] = new_key(self.engine, *sorted(scopes), rate=1_000_000)
+            # civil_affairs supplies PATH_VALUES["dataset"] (a data:push key must)
+            self.keys[scopes] = new_key(self.engine, *sorted(scopes), rate=1_000_000,
+                                        department="civil_affairs")
         return Caller(f"department{sorted(scopes)}",
                       {"Authorization": f"Bearer {self.keys[scopes]}"})
 

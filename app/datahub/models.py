@@ -207,6 +207,30 @@ class QuarantinedRow(SQLModel, table=True):
     created_at: datetime
 
 
+class DataPush(SQLModel, table=True):
+    """A batch of rows a department system pushed (``POST /api/v1/data/{dataset}/batches``):
+    who pushed it (API key id, department), the SHA-256 of its content, the import batch its
+    rows went in with, the counts and the per-row errors (JSON: row index, field, code and
+    message; never a value). Unique per department, dataset and the caller's ``batch_ref``:
+    a re-send is answered from here and writes nothing."""
+
+    __tablename__ = "data_push"
+    __table_args__ = (UniqueConstraint("department", "dataset", "batch_ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    department: str = Field(max_length=40)
+    dataset: str = Field(max_length=40)
+    batch_ref: str = Field(max_length=64)
+    key_id: str = Field(max_length=64)
+    content_sha256: str = Field(max_length=64)
+    import_batch_id: int | None = Field(default=None, foreign_key="import_batch.id")
+    rows: int = 0
+    loaded: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    errors: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
 DATASET_MODELS: dict[str, type[DatasetRow]] = {
     model.__tablename__: model
     for model in (

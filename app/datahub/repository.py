@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.datahub.catalog import DATASETS
-from app.datahub.models import DATASET_MODELS, ImportBatch, QuarantinedRow
+from app.datahub.models import DATASET_MODELS, DataPush, ImportBatch, QuarantinedRow
 from app.datahub.schemas import QuarantineEntry
 
 SQLITE_MAX_PARAMETERS = 900
@@ -304,3 +304,23 @@ def summary(session: Session) -> dict[str, int]:
     quarantine = QuarantinedRow.__table__  # type: ignore[attr-defined]
     counts["quarantined"] = session.scalar(select(func.count()).select_from(quarantine)) or 0
     return counts
+
+
+# -- pushed batches ------------------------------------------------------------------------
+
+def find_push(session: Session, department: str, dataset: str, batch_ref: str
+              ) -> DataPush | None:
+    query = select(DataPush).where(
+        DataPush.department == department,  # type: ignore[arg-type]
+        DataPush.dataset == dataset,  # type: ignore[arg-type]
+        DataPush.batch_ref == batch_ref,  # type: ignore[arg-type]
+    )
+    return session.scalars(query).first()
+
+
+def add_push(session: Session, push: DataPush) -> DataPush:
+    """Insert and flush (the unique key makes a concurrent push of the same batch wait here,
+    then fail with ``IntegrityError`` once the first commits)."""
+    session.add(push)
+    session.flush()
+    return push

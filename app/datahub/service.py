@@ -18,8 +18,12 @@ hashes and looks up.
 
 On PostgreSQL, a file whose dataset table is empty is loaded as one transaction instead
 (``first_load``: indexes dropped and rebuilt, COPY FREEZE, one writer): all or nothing, and a
-failed batch rolls back the whole file. Reading lives in ``reader``, rules in ``validation``,
-encoding in ``storage``, queries in ``repository`` and ``first_load``.
+failed batch rolls back the whole file.
+
+``load_rows`` is the same validation, encoding, quarantine and upsert for one batch of rows in
+the caller's transaction (the department push API, ``push``); a file's batches go through its
+two halves, ``prepare_rows`` and ``write_rows``. Reading lives in ``reader``, rules in
+``validation``, encoding in ``storage``, queries in ``repository`` and ``first_load``.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.datahub import repository
-from app.datahub.catalog import DATASETS, FieldType, dataset
+from app.datahub.catalog import DATASETS, DatasetSpec, FieldType, dataset
 from app.datahub.first_load import FirstLoad
 from app.datahub.reader import (
     FORMATS,
@@ -53,7 +57,7 @@ from app.datahub.reader import (
 )
 from app.datahub.schemas import DatasetCounts, ImportReport
 from app.datahub.storage import identity_columns, index_all, quarantine_entries, storage_rows
-from app.datahub.validation import ReferenceLookup, SeenKeys, validate
+from app.datahub.validation import REASON, ROW, ReferenceLookup, SeenKeys, validate
 from app.db import session_scope
 from app.privacy import SUBJECT, Keyring, keyring
 from app.settings import get_settings
@@ -65,14 +69,23 @@ POSTGRES_WRITERS = 2  # batches written at once on PostgreSQL (one per connectio
 
 
 @dataclass
+class PreparedRows:
+    """A batch of raw rows, validated and encoded, ready to be written (``write_rows``)."""
+
+    rows_read: int
+    valid_rows: int  # valid rows, including those held unchanged (dropped from ``storage``)
+    storage: pl.DataFrame  # new or changed rows, encoded for storage
+    quarantine: list[dict[str, Any]]
+    rejected: pl.DataFrame  # ROW and REASON of each rejected row (English, values masked)
+
+
+@dataclass
 class _Prepared:
-    """One batch, validated and encoded, ready to be written."""
+    """One batch of a file, with its place in the file."""
 
     first_row: int
     last_row: int
-    valid_rows: int
-    storage: pl.DataFrame
-    quarantine: list[dict[str, Any]]
+    rows: PreparedRows
 
 
 @dataclass
@@ -262,73 +275,101 @@ def _failure_message(
 
 
 def _prepare_next(job: _FileImport, batches: Iterator[pl.DataFrame]) -> _Prepared | None:
-    """Read, validate and encode the next batch (runs in the preparing thread). Rows held
-    unchanged are dropped after hashing, before they are encrypted."""
+    """Read, validate and encode the next batch (runs in the preparing thread)."""
     raw = next(batches, None)
     if raw is None:
         return None
-    spec = job.source.spec
     with session_scope(job.engine) as session:  # reads only: references, held row hashes
-        result = validate(
-            raw, spec, references=_reference_lookup(session, job.ring), seen=job.seen
+        rows = prepare_rows(
+            session, job.source.spec, raw, job.ring, batch_id=job.batch_id,
+            source_name=job.source.path.name, seen=job.seen, first_load=job.first_load,
         )
-        valid, identity = result.valid, identity_columns(result.valid, spec, job.ring)
-        if not job.first_load:
-            changed = repository.unheld_rows(session, spec.name, identity)
-            if changed.len() < identity.height:
-                valid, identity = valid[changed], identity[changed]
-    quarantine = quarantine_entries(
-        result.rejected, spec.name, job.source.path.name, job.ring,
-        batch_id=job.batch_id, now=datetime.now(UTC),
-    )
     first_row = job.rows_prepared + 1
     job.rows_prepared += raw.height
-    return _Prepared(
-        first_row=first_row,
-        last_row=job.rows_prepared,
+    return _Prepared(first_row=first_row, last_row=job.rows_prepared, rows=rows)
+
+
+def prepare_rows(
+    session: Session, spec: DatasetSpec, raw: pl.DataFrame, ring: Keyring, *, batch_id: int,
+    source_name: str, seen: SeenKeys | None = None, first_load: bool = False,
+) -> PreparedRows:
+    """Validate and encode one batch of raw rows (``ROW`` and every field as strings, as
+    ``reader`` yields them): rejected rows become quarantine records naming ``source_name``;
+    valid rows held unchanged are dropped after hashing, before they are encrypted (unless
+    ``first_load``: nothing is held). Only reads through ``session``. ``seen`` carries natural
+    keys across the batches of one file."""
+    result = validate(raw, spec, references=_reference_lookup(session, ring), seen=seen)
+    valid, identity = result.valid, identity_columns(result.valid, spec, ring)
+    if not first_load:
+        changed = repository.unheld_rows(session, spec.name, identity)
+        if changed.len() < identity.height:
+            valid, identity = valid[changed], identity[changed]
+    quarantine = quarantine_entries(
+        result.rejected, spec.name, source_name, ring, batch_id=batch_id, now=datetime.now(UTC),
+    )
+    return PreparedRows(
+        rows_read=raw.height,
         valid_rows=result.valid.height,
-        storage=storage_rows(valid, spec, job.ring, identity),
+        storage=storage_rows(valid, spec, ring, identity),
         quarantine=quarantine,
+        rejected=result.rejected.select(ROW, REASON),
     )
 
 
-def _write_batch(job: _FileImport, prepared: _Prepared) -> None:
-    """Write one prepared batch: in its own transaction, or in the first load's (runs in a
-    writing thread)."""
-    rows_read = prepared.last_row - prepared.first_row + 1
-    if job.bulk is not None:
-        loaded = _write_rows(job, job.bulk.session, prepared, rows_read)
-        with job.lock:  # counted when the first load commits
-            _add_counts(job.uncommitted, prepared, loaded)
-            job.rows_done += rows_read
-        return
-    with session_scope(job.engine) as session:
-        loaded = _write_rows(job, session, prepared, rows_read)
-    with job.lock:  # counted only once committed
-        _add_counts(job.counts, prepared, loaded)
-        job.rows_done += rows_read
-
-
-def _write_rows(job: _FileImport, session: Session, prepared: _Prepared, rows_read: int) -> int:
-    spec = job.source.spec
+def write_rows(
+    session: Session, spec: DatasetSpec, prepared: PreparedRows, *, batch_id: int,
+    first_load: bool = False, bulk: FirstLoad | None = None,
+) -> int:
+    """Write one prepared batch in the caller's transaction (or the first load's ``bulk``):
+    upsert by natural key (``updated_at`` set, which is what the incremental sweep reads),
+    quarantine, and the counts of import batch ``batch_id``. Returns the rows loaded."""
     now = datetime.now(UTC)
-    if job.bulk is not None:
-        loaded = job.bulk.write(prepared.storage, batch_id=job.batch_id, now=now)
+    if bulk is not None:
+        loaded = bulk.write(prepared.storage, batch_id=batch_id, now=now)
     else:
         key = [spec.field(name).storage_column or name for name in spec.key]
         loaded = repository.upsert_rows(
-            session, spec.name, prepared.storage, key, batch_id=job.batch_id, now=now,
-            first_load=job.first_load,  # validation removed duplicates: batches cannot collide
+            session, spec.name, prepared.storage, key, batch_id=batch_id, now=now,
+            first_load=first_load,  # validation removed duplicates: batches cannot collide
         )
     repository.add_quarantine(session, prepared.quarantine)
     repository.add_batch_counts(
-        session, job.batch_id, rows_read=rows_read, loaded=loaded,
+        session, batch_id, rows_read=prepared.rows_read, loaded=loaded,
         unchanged=prepared.valid_rows - loaded, quarantined=len(prepared.quarantine),
     )
     return loaded
 
 
-def _add_counts(counts: DatasetCounts, prepared: _Prepared, loaded: int) -> None:
+def load_rows(
+    session: Session, spec: DatasetSpec, raw: pl.DataFrame, *, batch_id: int, source_name: str,
+) -> tuple[PreparedRows, int]:
+    """The batch-of-rows entry point (the department push API): validate, encode and write
+    ``raw`` in the caller's transaction, exactly as one batch of an imported file. Returns the
+    prepared batch (its rejected rows with reasons) and the rows loaded."""
+    prepared = prepare_rows(session, spec, raw, keyring(), batch_id=batch_id,
+                            source_name=source_name)
+    return prepared, write_rows(session, spec, prepared, batch_id=batch_id)
+
+
+def _write_batch(job: _FileImport, prepared: _Prepared) -> None:
+    """Write one prepared batch: in its own transaction, or in the first load's (runs in a
+    writing thread)."""
+    spec, rows = job.source.spec, prepared.rows
+    if job.bulk is not None:
+        loaded = write_rows(job.bulk.session, spec, rows, batch_id=job.batch_id, bulk=job.bulk)
+        with job.lock:  # counted when the first load commits
+            _add_counts(job.uncommitted, rows, loaded)
+            job.rows_done += rows.rows_read
+        return
+    with session_scope(job.engine) as session:
+        loaded = write_rows(session, spec, rows, batch_id=job.batch_id,
+                            first_load=job.first_load)
+    with job.lock:  # counted only once committed
+        _add_counts(job.counts, rows, loaded)
+        job.rows_done += rows.rows_read
+
+
+def _add_counts(counts: DatasetCounts, prepared: PreparedRows, loaded: int) -> None:
     counts.loaded += loaded
     counts.unchanged += prepared.valid_rows - loaded
     counts.quarantined += len(prepared.quarantine)
