@@ -116,3 +116,48 @@ class CitizenMessage(BaseModel):
 
 def view(row: Any) -> NotificationView:
     return NotificationView.model_validate(row._mapping, from_attributes=False)
+
+
+class NotificationSummary(BaseModel):
+    """One outbox message for staff lists: no text (it greets the person), no mobile."""
+
+    id: int
+    subject_key: str
+    policy_id: str | None
+    grant_ref: str
+    event_kind: str
+    template_code: str
+    status: str
+    status_zh: str
+    attempts: int
+    segments: int
+    batch_ref: str | None
+    provider: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> NotificationSummary:
+        values = dict(row._mapping)
+        values["status_zh"] = STATUS_LABELS_ZH.get(row.status, row.status)
+        return cls.model_validate(values)
+
+
+class DeliveryStep(BaseModel):
+    """A status change: ``attempt`` (hand-off to a provider, retry, failure), ``receipt`` (a
+    provider's delivery report) or ``outbox`` (created, cancelled, fallback, reconciliation)."""
+
+    at: datetime
+    kind: str
+    from_status: str | None
+    to_status: str
+    detail: str | None
+
+
+class NotificationDetail(NotificationSummary):
+    body: str
+    mobile_masked: str | None  # the registry mobile it goes to, e.g. 138****5678
+    provider_message_id: str | None
+    history: list[DeliveryStep]

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session
 
-from app.privacy import keyring
+from app.errors import NotFound
+from app.privacy import keyring, mask_mobile
 from app.settings import SmsSettings, get_settings
-from notifications import repository
+from notifications import queries, repository
 from notifications.limits import QuietHours
 from notifications.models import (
     NON_ESSENTIAL_EVENTS,
@@ -32,8 +33,11 @@ from notifications.schemas import (
     STATUS_LABELS_ZH,
     CitizenMessage,
     DeliveryStats,
+    DeliveryStep,
     EnqueueReport,
+    NotificationDetail,
     NotificationRequest,
+    NotificationSummary,
     NotificationView,
     ReceiptReport,
     view,
@@ -286,3 +290,41 @@ def citizen_messages(session: Session, subject_key: str, limit: int = 100) -> li
         )
         for row in rows
     ]
+
+
+ATTEMPT_STATUSES = frozenset({S.SENDING.value, S.SENT.value, S.RETRYING.value,
+                              S.TECHNICAL_FAILURE.value})
+
+
+def staff_page(session: Session, *, after_id: int, limit: int, **filters: Any
+               ) -> list[NotificationSummary]:
+    """``limit`` notifications after ``after_id`` for staff (see ``queries``)."""
+    rows = queries.notifications_page(session, after_id=after_id, limit=limit, **filters)
+    return [NotificationSummary.of(row) for row in rows]
+
+
+def staff_detail(session: Session, notification_id: int) -> NotificationDetail:
+    """One notification with its delivery attempts and receipts, and the mobile it goes to,
+    masked (the caller logs the view: it shows the message text and a masked mobile)."""
+    row = queries.notification(session, notification_id)
+    if row is None:
+        raise NotFound(f"notification {notification_id} not found", "未找到该短信记录")
+    person = repository.persons_for(session, [row.subject_key]).get(row.subject_key)
+    mobile = None
+    if person is not None and person.pii:
+        mobile = str(keyring().decrypt_json(person.pii).get("mobile") or "").strip() or None
+    steps = [
+        DeliveryStep(at=step.at, kind=_step_kind(step.to_status, step.detail),
+                     from_status=step.from_status, to_status=step.to_status, detail=step.detail)
+        for step in queries.history(session, notification_id)
+    ]
+    summary = NotificationSummary.of(row)
+    return NotificationDetail(**summary.model_dump(), body=row.body,
+                              mobile_masked=mask_mobile(mobile) if mobile else None,
+                              provider_message_id=row.provider_message_id, history=steps)
+
+
+def _step_kind(to_status: str, detail: str | None) -> str:
+    if (detail or "").startswith("receipt"):
+        return "receipt"
+    return "attempt" if to_status in ATTEMPT_STATUSES else "outbox"

@@ -85,6 +85,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/notifications/receipts/{provider}"): OwnCredential("SMS callback token"),
     ("GET", "/api/v1/notifications/stats"): staff("officer", "auditor", "admin"),
     ("GET", "/api/v1/notifications/batches"): staff("officer", "auditor", "admin"),
+    ("GET", "/api/v1/notifications"): staff("officer", "auditor", "admin"),
+    ("GET", "/api/v1/notifications/{notification_id}"): staff("officer", "auditor", "admin"),
     ("GET", "/api/v1/notifications/mine"): CitizenOwned(),
     ("POST", "/api/v1/notifications/mine/opt-out"): CitizenOwned(),
     # e-certificates (certs/api.py)
