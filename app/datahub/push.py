@@ -141,7 +141,7 @@ def raw_rows(spec: DatasetSpec, body: PushBatchIn, department: str) -> pl.DataFr
                 text = str(value)
                 if "\x00" in text:  # PostgreSQL text cannot hold it, nor a reason quote it
                     found.append(f"{name}: contains a NUL character")
-                    text = None
+                    text = text.replace("\x00", "")
             columns[name].append(text)
         if columns["source_dept"][-1] is None:
             columns["source_dept"][-1] = department
