@@ -6,6 +6,7 @@ pushed subject is picked up by the next incremental sweep."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -17,7 +18,9 @@ from sqlalchemy.engine import Engine
 
 from app.auth.deps import current_principal
 from app.auth.principal import Principal
-from app.datahub.schemas import MAX_PUSH_ROWS
+from app.datahub import push
+from app.datahub.schemas import MAX_PUSH_ROWS, PushBatchIn
+from app.db import session_scope
 from app.main import create_app
 from app.privacy import keyring
 from eligibility.sweeps.service import run_sweep
@@ -170,3 +173,25 @@ def test_a_department_sees_only_its_own_batches(
     assert http.get(f"{deaths}/d-1").status_code == 200
     who["as"] = POLICE  # also a source of death records, but not of this batch
     assert http.get(f"{deaths}/d-1").status_code == 404
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_same_batch_pushed_twice_at_once_is_written_once(engine: Engine) -> None:
+    body = PushBatchIn(batch_id="b-9", rows=[_person(151), _person(152)])
+    start, outcomes = threading.Barrier(2), []
+
+    def push_once() -> None:
+        with session_scope(engine) as session:
+            start.wait()
+            outcomes.append(push.push_batch(session, "person", body, POLICE))
+
+    threads = [threading.Thread(target=push_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(replay for _result, replay in outcomes) == [False, True]
+    assert outcomes[0][0] == outcomes[1][0]
+    assert _count(engine, "SELECT count(*) FROM person") == 2
+    assert _count(engine, "SELECT count(*) FROM data_push") == 1
+    assert _count(engine, "SELECT count(*) FROM import_batch") == 1
