@@ -30,6 +30,7 @@ from app.web.pages import router as public_pages
 from app.web.signin import router as signin_pages
 from app.wiring import install_hooks
 from certs.api import router as certs_router
+from certs.verify import fastpath as verify_fastpath
 from certs.verify.api import router as verify_router
 from eligibility.events.api import router as events_router
 from eligibility.grants.api import router as grants_router
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
     api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
     web_errors.install(api)
     admission.install(api)
+    verify_fastpath.install(api)  # outermost: the verification hot path skips the rest
 
     @api.get("/api/v1/health")
     def health() -> dict[str, str]:

@@ -5,7 +5,9 @@ the per-request resolution of ``Authorization: Bearer msk_<key id>_<secret>`` in
 Only a keyed BLAKE2b hash of the secret is stored; the secret is 32 random bytes, so a fast hash
 is as safe as a slow one and costs microseconds. Resolved keys are cached in this process for
 ``MIANSHEN_AUTH__API_KEY_CACHE_SECONDS``: a revocation takes effect everywhere within that time.
-Each key's request rate is limited per second (Redis when configured, else in-process).
+Each key's request rate is limited per second (Redis when configured, claimed in leases of
+several requests, see ``throttle``; else in-process). ``authenticate_cached`` is the
+verification hot path's resolution without a database session.
 """
 
 from __future__ import annotations
@@ -147,11 +149,31 @@ def authenticate(session: Session, presented: str) -> Principal:
         raise Unauthenticated("wrong API key secret", "API密钥无效")
     if resolved.principal is None:
         raise Unauthenticated("API key revoked or disabled", "API密钥已停用")
-    wait = throttle().hit(f"key:{key_id}", resolved.rate_per_second, 1)
+    _admit(key_id, resolved.rate_per_second)
+    return resolved.principal
+
+
+def authenticate_cached(presented: str, scope: str) -> Principal | None:
+    """``authenticate`` for the hot path, from this process's cache alone: the principal of a
+    fresh cached key with the right secret and ``scope``, counted against its rate (429 raised
+    as there). ``None`` when the cache cannot say yes on its own (not cached or expired, wrong
+    secret, revoked, scope missing): the caller then goes through ``authenticate`` for the
+    exact answer, so no request is counted twice."""
+    key_id, _, secret = presented.removeprefix(f"{PREFIX}_").partition("_")
+    resolved = _cache.get(key_id)
+    if (resolved is None or resolved.principal is None or resolved.expires < time.monotonic()
+            or not presented.startswith(f"{PREFIX}_") or scope not in resolved.principal.roles
+            or not hmac.compare_digest(keyed_hash(secret, API_KEY), resolved.secret_hash)):
+        return None
+    _admit(key_id, resolved.rate_per_second)
+    return resolved.principal
+
+
+def _admit(key_id: str, rate_per_second: int) -> None:
+    wait = throttle().take(f"key:{key_id}", rate_per_second, 1)
     if wait:
         raise RateLimited(
-            f"API key {key_id} over {resolved.rate_per_second} requests/s",
-            f"请求过于频繁(每秒最多{resolved.rate_per_second}次),请稍后重试",
+            f"API key {key_id} over {rate_per_second} requests/s",
+            f"请求过于频繁(每秒最多{rate_per_second}次),请稍后重试",
             wait,
         )
-    return resolved.principal
