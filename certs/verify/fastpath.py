@@ -1,4 +1,4 @@
-"""The verification API's hot path as a small ASGI middleware: ``POST /api/v1/verify/person``
+"""The verification API's hot path as a small ASGI front: ``POST /api/v1/verify/person``
 and the ``alive`` status check, answered without FastAPI's routing, dependency graph, request
 model or response model when every condition of the ordinary answer is already known here.
 
@@ -12,8 +12,9 @@ no key, a cookie, a cold or wrong key, a missing field, bad JSON, another status
 goes on to the FastAPI routes with the body replayed, so every refusal and every 4xx message is
 the routes' own. The check itself, the call log entry and the answer's content are those of the
 routes (``service``); the answer's bytes are the same JSON FastAPI renders, built once per
-outcome. A database that refuses connections or has none free is a 503 in the standard error
-format; an unexpected failure is a 500 in it, logged by type only.
+outcome. The application (``app.main``) calls it before FastAPI's own middleware stack. A
+database that refuses connections or has none free is a 503 in the standard error format; an
+unexpected failure is a 500 in it, logged by type only.
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ def _answer(check: str, outcome: str, matched: bool | None, message: str) -> byt
 
 
 class VerifyFastPath:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    """In front of ``app`` (the application's own ASGI entry); ``application`` is the FastAPI
+    object whose state (``engine``) and dependency overrides apply (else ``scope["app"]``)."""
+
+    def __init__(self, app: ASGIApp, application: Any = None) -> None:
+        self.app, self.application = app, application
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path")
@@ -68,7 +72,7 @@ class VerifyFastPath:
             await self.app(scope, receive, send)
             return
         credential, content_type = _headers(scope)
-        application = scope.get("app")
+        application = self.application or scope.get("app")
         if (credential is None or content_type not in JSON_TYPES or application is None
                 or application.dependency_overrides):
             await self.app(scope, receive, send)
@@ -77,7 +81,7 @@ class VerifyFastPath:
         if body is None:
             return  # the client went away
         query = _query(path, body)
-        engine = getattr(application.state, "engine", None) or get_engine()
+        engine = application.state._state.get("engine") or get_engine()
         lookups = lookups_for(engine) if query is not None else None
         try:
             caller = (apikeys.authenticate_cached(credential, SCOPES[path])
@@ -151,7 +155,7 @@ def _query(path: str, body: bytes) -> dict[str, str] | None:
     if len(body) > MAX_BODY:
         return None
     try:
-        query = json.loads(body)
+        query = json.loads(body.decode("utf-8"))
     except ValueError:
         return None
     if not isinstance(query, dict):
@@ -183,6 +187,3 @@ async def _error(send: Send, status: int, code: str, message: str,
     await _send(send, status, render({"error": {"code": code, "message": message}}), extra)
 
 
-def install(app: Any) -> None:
-    """Put the fast path in front of the application's other middleware."""
-    app.add_middleware(VerifyFastPath)

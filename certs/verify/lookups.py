@@ -140,13 +140,19 @@ async def close_this_loop() -> None:
         await _by_loop.pop(key).close()
 
 
+_dsns: dict[int, tuple[Engine, str]] = {}
+
+
 def lookups_for(engine: Engine) -> PersonLookups | None:
     """This event loop's lookups for ``engine``'s database; ``None`` unless PostgreSQL."""
     if engine.dialect.name != "postgresql":
         return None
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    key = (id(asyncio.get_running_loop()), dsn)
+    known = _dsns.get(id(engine))
+    if known is None or known[0] is not engine:
+        known = _dsns[id(engine)] = (
+            engine, engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+    key = (id(asyncio.get_running_loop()), known[1])
     lookups = _by_loop.get(key)
     if lookups is None:
-        lookups = _by_loop[key] = PersonLookups(dsn, CONNECTIONS_PER_WORKER)
+        lookups = _by_loop[key] = PersonLookups(known[1], CONNECTIONS_PER_WORKER)
     return lookups
