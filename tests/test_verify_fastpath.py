@@ -6,16 +6,18 @@ standard error format (never a 500)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.engine import Engine
 from stdnum.cn import ric
 
 from app.auth import apikeys
+from app.auth.models import ApiKey
 from app.db import engine_for, session_scope
 from certs.verify import lookups
 from tests.auth_support import bearer, configure, new_key, reset_caches, served
@@ -126,8 +128,6 @@ def test_rate_limit_holds_on_the_fast_path(
 
 def _burst(client: httpx.Client, headers: dict[str, str], body: dict[str, str],
            count: int) -> list[httpx.Response]:
-    import time
-
     time.sleep(1 - time.time() % 1 + 0.01)
     return [client.post("/api/v1/verify/person", json=body, headers=headers)
             for _ in range(count)]
@@ -171,3 +171,29 @@ def test_no_connection_free_is_503(engine: Engine, registry: Registry,
     for answer in (warm, fast):  # through the routes (cold key), then the fast path
         assert answer.status_code == 503
         assert answer.json()["error"]["code"] == "ServiceUnavailable"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_busy_key_is_refreshed_ahead_and_revocation_still_bounded(
+        engine: Engine, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, MIANSHEN_AUTH__API_KEY_CACHE_SECONDS="1.0")
+    headers = bearer(new_key(engine, "verify:person"))
+    body = {"name": "陈一文", "id_number": registry.alive}
+    counted = Counted(monkeypatch)
+    with served(engine) as client:
+        started = time.monotonic()
+        while time.monotonic() - started < 3:  # three cache times of steady use
+            assert client.post("/api/v1/verify/person", json=body,
+                               headers=headers).status_code == 200
+            time.sleep(0.02)
+        assert counted.calls <= 2  # the first request; without the refresh, one per second
+        with session_scope(engine) as session:  # another process revokes the key
+            session.execute(update(ApiKey).values(enabled=False))
+        revoked_at = time.monotonic()
+        while client.post("/api/v1/verify/person", json=body,
+                          headers=headers).status_code == 200:
+            assert time.monotonic() - revoked_at < 1.5, "revocation not seen in the cache time"
+            time.sleep(0.02)
+        refused = client.post("/api/v1/verify/person", json=body, headers=headers)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["message"] == "API密钥已停用"

@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.auth import repository
@@ -26,6 +27,7 @@ from app.auth.models import ApiKey
 from app.auth.principal import Principal
 from app.auth.throttle import throttle
 from app.auth.tokens import API_KEY, keyed_hash, new_token, utcnow
+from app.db import session_scope
 from app.errors import Conflict, NotFound, RateLimited, Unauthenticated, ValidationFailed
 from app.settings import get_settings
 
@@ -153,20 +155,54 @@ def authenticate(session: Session, presented: str) -> Principal:
     return resolved.principal
 
 
-def authenticate_cached(presented: str, scope: str) -> Principal | None:
+def authenticate_cached(presented: str, scope: str, engine: Engine) -> Principal | None:
     """``authenticate`` for the hot path, from this process's cache alone: the principal of a
     fresh cached key with the right secret and ``scope``, counted against its rate (429 raised
     as there). ``None`` when the cache cannot say yes on its own (not cached or expired, wrong
     secret, revoked, scope missing): the caller then goes through ``authenticate`` for the
-    exact answer, so no request is counted twice."""
+    exact answer, so no request is counted twice.
+
+    A key in use is re-read from ``engine`` by a background thread in the last
+    ``REFRESH_AHEAD`` of its cache time, so a busy key does not expire under load (every request
+    in flight would take the slow path at once); an entry is never used after it expired, so
+    a revocation still takes effect within the cache time."""
     key_id, _, secret = presented.removeprefix(f"{PREFIX}_").partition("_")
     resolved = _cache.get(key_id)
-    if (resolved is None or resolved.principal is None or resolved.expires < time.monotonic()
+    now = time.monotonic()
+    if (resolved is None or resolved.principal is None or resolved.expires < now
             or not presented.startswith(f"{PREFIX}_") or scope not in resolved.principal.roles
             or not hmac.compare_digest(keyed_hash(secret, API_KEY), resolved.secret_hash)):
         return None
+    if resolved.expires - now < REFRESH_AHEAD * get_settings().auth.api_key_cache_seconds:
+        _refresh_soon(engine, key_id)
     _admit(key_id, resolved.rate_per_second)
     return resolved.principal
+
+
+REFRESH_AHEAD = 0.4  # of the cache time
+_refreshing: set[str] = set()
+
+
+def _refresh_soon(engine: Engine, key_id: str) -> None:
+    with _cache_lock:
+        if key_id in _refreshing:
+            return
+        _refreshing.add(key_id)
+    threading.Thread(target=_refresh, args=(engine, key_id), name="api-key-refresh",
+                     daemon=True).start()
+
+
+def _refresh(engine: Engine, key_id: str) -> None:
+    try:
+        with session_scope(engine) as session:
+            resolved = _load(session, key_id)
+        with _cache_lock:
+            _cache[key_id] = resolved
+    except Exception as error:  # the entry expires as usual; the next request reloads it
+        log.warning("API key %s: refresh failed (%s)", key_id, type(error).__name__)
+    finally:
+        with _cache_lock:
+            _refreshing.discard(key_id)
 
 
 def _admit(key_id: str, rate_per_second: int) -> None:

@@ -84,7 +84,7 @@ class VerifyFastPath:
         engine = application.state._state.get("engine") or get_engine()
         lookups = lookups_for(engine) if query is not None else None
         try:
-            caller = (apikeys.authenticate_cached(credential, SCOPES[path])
+            caller = (apikeys.authenticate_cached(credential, SCOPES[path], engine)
                       if lookups is not None else None)
             if caller is None or query is None or lookups is None:
                 await self.app(scope, _replay(body, receive), send)
