@@ -197,3 +197,16 @@ def test_busy_key_is_refreshed_ahead_and_revocation_still_bounded(
         refused = client.post("/api/v1/verify/person", json=body, headers=headers)
         assert refused.status_code == 401
         assert refused.json()["error"]["message"] == "API密钥已停用"
+
+
+def test_unreachable_rate_limit_store_is_503(engine: Engine, registry: Registry,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, MIANSHEN_REDIS_URL="redis://127.0.0.1:9/4")  # nothing listens
+    headers = bearer(new_key(engine, "verify:person"))
+    body = {"name": "陈一文", "id_number": registry.alive}
+    with served(engine) as client:
+        answers = [client.post("/api/v1/verify/person", json=body, headers=headers)
+                   for _ in range(2)]  # the routes (cold key), then the fast path (warm)
+    for answer in answers:
+        assert answer.status_code == 503
+        assert answer.json()["error"]["code"] == "ServiceUnavailable"

@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -27,8 +28,15 @@ from app.auth.models import ApiKey
 from app.auth.principal import Principal
 from app.auth.throttle import throttle
 from app.auth.tokens import API_KEY, keyed_hash, new_token, utcnow
-from app.db import session_scope
-from app.errors import Conflict, NotFound, RateLimited, Unauthenticated, ValidationFailed
+from app.db import UNAVAILABLE_MESSAGE, session_scope
+from app.errors import (
+    Conflict,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -206,7 +214,11 @@ def _refresh(engine: Engine, key_id: str) -> None:
 
 
 def _admit(key_id: str, rate_per_second: int) -> None:
-    wait = throttle().take(f"key:{key_id}", rate_per_second, 1)
+    try:
+        wait = throttle().take(f"key:{key_id}", rate_per_second, 1)
+    except redis.RedisError as error:
+        raise ServiceUnavailable(f"rate limit store unavailable: {type(error).__name__}",
+                                 UNAVAILABLE_MESSAGE) from error
     if wait:
         raise RateLimited(
             f"API key {key_id} over {rate_per_second} requests/s",

@@ -38,6 +38,7 @@ return count
 """
 
 LEASE_MAX = 50
+REDIS_TIMEOUT = 0.5  # seconds; Redis unreachable or stalled: the request fails (503 for API keys)
 LEASE_DIVISOR = 20
 
 
@@ -122,8 +123,9 @@ def _seconds_left(now: float, window: int, window_seconds: int) -> int:
 
 @lru_cache
 def _throttle_for(redis_url: str | None) -> Throttle:
-    if redis_url:
-        return RedisThrottle(redis.Redis.from_url(redis_url))
+    if redis_url:  # bounded waits: a lease may be claimed on the event loop
+        return RedisThrottle(redis.Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT,
+                                                  socket_connect_timeout=REDIS_TIMEOUT))
     return MemoryThrottle()
 
 

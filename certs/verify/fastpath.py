@@ -113,16 +113,21 @@ class VerifyFastPath:
 
 
 def _headers(scope: Scope) -> tuple[str | None, bytes]:
-    credential: str | None = None
-    content_type = b""
+    """The bearer credential and the content type, read as Starlette's ``headers.get`` reads
+    them (the first of each name)."""
+    authorization: bytes | None = None
+    content_type: bytes | None = None
     for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, presented = value.partition(b" ")
-            if scheme.lower() == b"bearer" and presented.strip():
-                credential = presented.strip().decode("latin-1")
-        elif name == b"content-type":
+        if name == b"authorization" and authorization is None:
+            authorization = value
+        elif name == b"content-type" and content_type is None:
             content_type = value.lower()
-    return credential, content_type
+    credential = None
+    if authorization is not None:
+        scheme, _, presented = authorization.partition(b" ")
+        if scheme.lower() == b"bearer" and presented.strip():
+            credential = presented.strip().decode("latin-1")
+    return credential, content_type or b""
 
 
 async def _read(receive: Receive) -> bytes | None:
