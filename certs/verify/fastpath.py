@@ -26,11 +26,12 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import apikeys
+from app.auth.principal import Principal
 from app.db import get_engine
 from app.errors import MianshenError, RateLimited
 from certs.verify import service
-from certs.verify.call_log import call_log_for
-from certs.verify.lookups import lookups_for
+from certs.verify.call_log import CallLog, call_log_for
+from certs.verify.lookups import PersonLookups, lookups_for
 
 log = logging.getLogger("mianshen.web")
 
@@ -83,24 +84,12 @@ class VerifyFastPath:
         query = _query(path, body)
         engine = application.state._state.get("engine") or get_engine()
         lookups = lookups_for(engine) if query is not None else None
+        answer = b""
         try:
             caller = (apikeys.authenticate_cached(credential, SCOPES[path], engine)
                       if lookups is not None else None)
-            if caller is None or query is None or lookups is None:
-                await self.app(scope, _replay(body, receive), send)
-                return
-            call_log = call_log_for(engine)
-            if path == PERSON_PATH:
-                person = await service.verify_person_async(lookups, call_log, caller,
-                                                           query["name"], query["id_number"])
-                answer = _answer("person", person.outcome, person.matched, person.message)
-            else:
-                alive = await service.verify_alive_async(lookups, call_log, caller,
-                                                         query["id_number"])
-                if alive.facts:  # never for "alive"; kept exact should that change
-                    await self.app(scope, _replay(body, receive), send)
-                    return
-                answer = _answer(f"status:{alive.kind}", alive.outcome, None, alive.message)
+            if caller is not None and query is not None and lookups is not None:
+                answer = await _check(path, query, lookups, call_log_for(engine), caller)
         except MianshenError as error:
             await _error(send, error.status_code, type(error).__name__, error.user_message,
                          error.retry_after_seconds if isinstance(error, RateLimited) else None)
@@ -109,7 +98,24 @@ class VerifyFastPath:
             log.error("unhandled %s on POST %s", type(error).__name__, path)
             await _error(send, 500, "internal_error", "系统繁忙,请稍后再试", None)
             return
+        if caller is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
         await _send(send, 200, answer)
+
+
+async def _check(path: str, query: dict[str, str], lookups: PersonLookups, call_log: CallLog,
+                 caller: Principal) -> bytes:
+    """The check run and logged by ``service``, answered as the route answers it."""
+    if path == PERSON_PATH:
+        person = await service.verify_person_async(lookups, call_log, caller, query["name"],
+                                                   query["id_number"])
+        return _answer("person", person.outcome, person.matched, person.message)
+    alive = await service.verify_alive_async(lookups, call_log, caller, query["id_number"])
+    if alive.facts:  # never for "alive" today
+        return render({"check": f"status:{alive.kind}", "outcome": alive.outcome,
+                       "matched": None, "message": alive.message, "facts": alive.facts})
+    return _answer(f"status:{alive.kind}", alive.outcome, None, alive.message)
 
 
 def _headers(scope: Scope) -> tuple[str | None, bytes]:
