@@ -1,5 +1,6 @@
 """Database engine and session. The edge (CLI command, request dependency, task) owns the
-transaction through :func:`session_scope`; services only flush."""
+transaction through :func:`session_scope`; services only flush. :func:`database_or_503` turns
+"the database refuses connections or has none free" into a 503 for the API."""
 
 from __future__ import annotations
 
@@ -8,11 +9,19 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from app.errors import ServiceUnavailable
 from app.settings import get_settings
+
+# Connection refused, too many clients, server gone, pool timed out (no connection free).
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError, sa_exc.TimeoutError, psycopg.OperationalError)
+UNAVAILABLE_MESSAGE = "服务暂时不可用,请稍后再试"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -56,4 +65,16 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def database_or_503() -> Iterator[None]:
+    """Raise :class:`ServiceUnavailable` (503, the standard error body) instead of a 500 when
+    the database cannot be reached or its pool has no connection free. The error is logged by
+    its type only by the caller's handler; the driver message stays out of the answer."""
+    try:
+        yield
+    except UNAVAILABLE as error:
+        raise ServiceUnavailable(f"database unavailable: {type(error).__name__}",
+                                 UNAVAILABLE_MESSAGE) from error
 

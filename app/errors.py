@@ -42,3 +42,9 @@ class RateLimited(MianshenError):
     ) -> None:
         super().__init__(message, user_message)
         self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class ServiceUnavailable(MianshenError):
+    """A dependency (the database) refuses connections or has none free: 503, try again."""
+
+    status_code = 503

@@ -7,6 +7,7 @@ Domains add their router to ``ROUTERS``; portals add their page router to ``PAGE
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from app import ENGINE_VERSION, admission
 from app.audit.api import router as audit_router
@@ -32,6 +33,7 @@ from app.web.signin import router as signin_pages
 from app.wiring import install_hooks
 from certs.api import router as certs_router
 from certs.verify.api import router as verify_router
+from certs.verify.fastpath import VerifyFastPath
 from eligibility.events.api import router as events_router
 from eligibility.grants.api import router as grants_router
 from eligibility.payments.api import router as payments_router
@@ -64,9 +66,22 @@ PAGE_ROUTERS: list[APIRouter] = [
 ]
 
 
+class Application(FastAPI):
+    """FastAPI with the verification hot path (``certs.verify.fastpath``) in front of its whole
+    middleware stack: the person and ``alive`` checks of warm API keys skip FastAPI; every other
+    request (and everything the hot path does not recognise) goes to FastAPI unchanged."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._front = VerifyFastPath(super().__call__, self)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._front(scope, receive, send)
+
+
 def create_app() -> FastAPI:
     install_hooks()  # pushed death events cancel SMS and revoke certificates here too
-    api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
+    api = Application(title="Mianshen 免申即享", version=ENGINE_VERSION)
     web_errors.install(api)
     admission.install(api)
 

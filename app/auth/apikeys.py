@@ -5,7 +5,9 @@ the per-request resolution of ``Authorization: Bearer msk_<key id>_<secret>`` in
 Only a keyed BLAKE2b hash of the secret is stored; the secret is 32 random bytes, so a fast hash
 is as safe as a slow one and costs microseconds. Resolved keys are cached in this process for
 ``MIANSHEN_AUTH__API_KEY_CACHE_SECONDS``: a revocation takes effect everywhere within that time.
-Each key's request rate is limited per second (Redis when configured, else in-process).
+Each key's request rate is limited per second (Redis when configured, claimed in leases of
+several requests, see ``throttle``; else in-process). ``authenticate_cached`` is the
+verification hot path's resolution without a database session.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.auth import repository
@@ -24,7 +28,15 @@ from app.auth.models import ApiKey
 from app.auth.principal import Principal
 from app.auth.throttle import throttle
 from app.auth.tokens import API_KEY, keyed_hash, new_token, utcnow
-from app.errors import Conflict, NotFound, RateLimited, Unauthenticated, ValidationFailed
+from app.db import UNAVAILABLE_MESSAGE, session_scope
+from app.errors import (
+    Conflict,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -147,11 +159,69 @@ def authenticate(session: Session, presented: str) -> Principal:
         raise Unauthenticated("wrong API key secret", "API密钥无效")
     if resolved.principal is None:
         raise Unauthenticated("API key revoked or disabled", "API密钥已停用")
-    wait = throttle().hit(f"key:{key_id}", resolved.rate_per_second, 1)
+    _admit(key_id, resolved.rate_per_second)
+    return resolved.principal
+
+
+def authenticate_cached(presented: str, scope: str, engine: Engine) -> Principal | None:
+    """``authenticate`` for the hot path, from this process's cache alone: the principal of a
+    fresh cached key with the right secret and ``scope``, counted against its rate (429 raised
+    as there). ``None`` when the cache cannot say yes on its own (not cached or expired, wrong
+    secret, revoked, scope missing): the caller then goes through ``authenticate`` for the
+    exact answer, so no request is counted twice.
+
+    A key in use is re-read from ``engine`` by a background thread in the last
+    ``REFRESH_AHEAD`` of its cache time, so a busy key does not expire under load (every request
+    in flight would take the slow path at once); an entry is never used after it expired, so
+    a revocation still takes effect within the cache time."""
+    key_id, _, secret = presented.removeprefix(f"{PREFIX}_").partition("_")
+    resolved = _cache.get(key_id)
+    now = time.monotonic()
+    if (resolved is None or resolved.principal is None or resolved.expires < now
+            or not presented.startswith(f"{PREFIX}_") or scope not in resolved.principal.roles
+            or not hmac.compare_digest(keyed_hash(secret, API_KEY), resolved.secret_hash)):
+        return None
+    if resolved.expires - now < REFRESH_AHEAD * get_settings().auth.api_key_cache_seconds:
+        _refresh_soon(engine, key_id)
+    _admit(key_id, resolved.rate_per_second)
+    return resolved.principal
+
+
+REFRESH_AHEAD = 0.4  # of the cache time
+_refreshing: set[str] = set()
+
+
+def _refresh_soon(engine: Engine, key_id: str) -> None:
+    with _cache_lock:
+        if key_id in _refreshing:
+            return
+        _refreshing.add(key_id)
+    threading.Thread(target=_refresh, args=(engine, key_id), name="api-key-refresh",
+                     daemon=True).start()
+
+
+def _refresh(engine: Engine, key_id: str) -> None:
+    try:
+        with session_scope(engine) as session:
+            resolved = _load(session, key_id)
+        with _cache_lock:
+            _cache[key_id] = resolved
+    except Exception as error:  # the entry expires as usual; the next request reloads it
+        log.warning("API key %s: refresh failed (%s)", key_id, type(error).__name__)
+    finally:
+        with _cache_lock:
+            _refreshing.discard(key_id)
+
+
+def _admit(key_id: str, rate_per_second: int) -> None:
+    try:
+        wait = throttle().take(f"key:{key_id}", rate_per_second, 1)
+    except redis.RedisError as error:
+        raise ServiceUnavailable(f"rate limit store unavailable: {type(error).__name__}",
+                                 UNAVAILABLE_MESSAGE) from error
     if wait:
         raise RateLimited(
-            f"API key {key_id} over {resolved.rate_per_second} requests/s",
-            f"请求过于频繁(每秒最多{resolved.rate_per_second}次),请稍后重试",
+            f"API key {key_id} over {rate_per_second} requests/s",
+            f"请求过于频繁(每秒最多{rate_per_second}次),请稍后重试",
             wait,
         )
-    return resolved.principal

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import apikeys, sessions
 from app.auth.principal import Principal
 from app.auth.tokens import csrf_token_for
-from app.db import get_engine, session_scope
+from app.db import database_or_503, get_engine, session_scope
 from app.errors import Forbidden, Unauthenticated
 from app.settings import get_settings
 
@@ -77,7 +77,7 @@ async def current_principal(request: Request) -> Principal | None:
 
 def _resolve(engine: Engine, resolver: Callable[[Session, str], Principal | None],
              presented: str) -> Principal | None:
-    with session_scope(engine) as session:
+    with database_or_503(), session_scope(engine) as session:
         return resolver(session, presented)
 
 

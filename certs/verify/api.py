@@ -9,7 +9,10 @@ every check on SQLite, run their Core queries in a worker thread on a small auto
 without ``pool_pre_ping`` (the ping, BEGIN and the ROLLBACK on return would be three more round
 trips per read-only request; a connection broken by a database restart fails one request and is
 replaced). Then the call log's buffered append, and a response model that FastAPI serialises
-straight to JSON bytes.
+straight to JSON bytes. A database that refuses connections or has none free answers 503.
+
+Under the application, ``fastpath`` answers the person and ``alive`` checks of warm API keys
+without these routes (same checks, call log and bytes); everything else arrives here.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import require_scope, require_staff
 from app.auth.principal import Principal
-from app.db import get_engine
+from app.db import database_or_503, get_engine
 from certs.verify import repository, service
 from certs.verify.call_log import call_log_for, close_all, subject_hash
 from certs.verify.lookups import close_this_loop, lookups_for
@@ -111,7 +114,7 @@ async def status(query: StatusQuery, request: Request,
 
 
 def _threaded(engine: Engine, check: Callable[..., T], *args: Any) -> T:
-    with _lookups(engine).connect() as connection:
+    with database_or_503(), _lookups(engine).connect() as connection:
         return check(connection, *args)
 
 
@@ -121,7 +124,7 @@ def calls(search: CallSearch, request: Request,
     """The call log for auditors; calls still in the write buffer are written first."""
     engine = _engine(request)
     call_log_for(engine).flush()
-    with engine.connect() as connection:
+    with database_or_503(), engine.connect() as connection:
         rows = repository.find_calls(
             connection, subject_hash=subject_hash(search.subject) if search.subject else None,
             caller_id=search.caller_id, check_kind=search.check_kind, since=search.since,

@@ -47,6 +47,12 @@ PERSON_SQL = (
     "SELECT p.pii, p.status, (SELECT d.id FROM death_record d"
     " WHERE d.subject_key = p.subject_key LIMIT 1) FROM person p WHERE p.subject_key = {}"
 )
+# The same row for many keys at once (the API's batched lookups, ``lookups``), keyed.
+PERSON_BATCH_SQL = (
+    "SELECT p.subject_key, p.pii, p.status, (SELECT d.id FROM death_record d"
+    " WHERE d.subject_key = p.subject_key LIMIT 1) FROM person p"
+    " WHERE p.subject_key = ANY(%s::text[])"
+)
 _PLACEHOLDERS = {"qmark": "?", "numeric": ":1", "named": ":key"}
 
 
@@ -125,9 +131,24 @@ def last_paid_period(executor: Executor, subject_key: str, policy_ids: Iterable[
 
 # --- call log -----------------------------------------------------------------------------------
 
+CALL_COLUMNS = ("at", "caller_id", "department", "check_kind", "subject_hash", "query_hash",
+                "outcome")
+
+
 def insert_calls(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
+    """Rows of the call log; on PostgreSQL by ``COPY`` in the connection's transaction (a few
+    times cheaper than a multi-row INSERT, and the writer shares the API's CPU)."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
         connection.execute(insert(CALL), list(rows))
+        return
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY verification_call ({', '.join(CALL_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(tuple(row[column] for column in CALL_COLUMNS))
 
 
 def find_calls(executor: Executor, *, subject_hash: str | None = None,
