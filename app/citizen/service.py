@@ -5,6 +5,8 @@ owns the transaction."""
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -55,10 +57,20 @@ def profile(session: Session, principal: Principal) -> ProfileView:
     )
 
 
-def benefits(session: Session, principal: Principal) -> list[BenefitView]:
+def benefits(session: Session | Connection, principal: Principal) -> list[BenefitView]:
     own = own_key(principal)
     return [benefit_view(row, for_child=row.subject_key != own, has_open_objection=row.objected)
             for row in repository.my_grants(session, own)]
+
+
+BENEFITS_JSON = TypeAdapter(list[BenefitView])
+
+
+def benefits_json(engine: Engine, principal: Principal) -> bytes:
+    """:func:`benefits` as the JSON body, read on a pooled connection of its own (one query, no
+    unit of work: nothing is written) and serialised once by pydantic-core."""
+    with engine.connect() as connection:
+        return BENEFITS_JSON.dump_json(benefits(connection, principal))
 
 
 def grant(session: Session, principal: Principal, grant_id: int) -> Grant:
