@@ -6,10 +6,15 @@ Domains add their router to ``ROUTERS``; portals add their page router to ``PAGE
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 
 from app import ENGINE_VERSION, admission
 from app.audit.api import router as audit_router
+from app.auth import purge
 from app.auth.api import router as auth_router
 from app.citizen.api import router as citizen_api
 from app.citizen.pages import router as citizen_pages
@@ -21,9 +26,11 @@ from app.console.objections import router as objection_pages
 from app.console.policies import router as policy_pages
 from app.console.reviews import router as review_pages
 from app.console.signin import router as staff_signin_pages
+from app.db import get_engine
 from app.enterprise.api import router as enterprise_api
 from app.enterprise.pages import router as enterprise_pages
 from app.personal_data.api import router as personal_data_router
+from app.settings import get_settings
 from app.web import errors as web_errors
 from app.web.pages import mount_static
 from app.web.pages import router as public_pages
@@ -62,9 +69,22 @@ PAGE_ROUTERS: list[APIRouter] = [
 ]
 
 
+@asynccontextmanager
+async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+    """On the embedded default (no Redis, so no Celery beat) the server itself purges spent
+    sessions and sign-in codes now and then (``app.auth.purge``)."""
+    loop = None
+    if not get_settings().redis_url:
+        loop = asyncio.create_task(purge.in_process_loop(
+            lambda: getattr(api.state, "engine", None) or get_engine()))
+    yield
+    if loop is not None:
+        loop.cancel()
+
+
 def create_app() -> FastAPI:
     install_hooks()  # pushed death events cancel SMS and revoke certificates here too
-    api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION)
+    api = FastAPI(title="Mianshen 免申即享", version=ENGINE_VERSION, lifespan=lifespan)
     web_errors.install(api)
     admission.install(api)
 
