@@ -102,9 +102,10 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def fresh_auth() -> Iterator[None]:
-    """Settings, throttle counters and the API key and session caches start clean in every
-    test."""
+    """Settings, throttle counters, the API key and session caches and the dashboard's held
+    freshness figures start clean in every test."""
     from app.auth import apikeys, session_cache, throttle
+    from app.console import figures
     from app.settings import get_settings
 
     yield
@@ -112,3 +113,4 @@ def fresh_auth() -> Iterator[None]:
     throttle._throttle_for.cache_clear()
     apikeys.forget_cached_keys()
     session_cache.clear()
+    figures.forget_freshness()
