@@ -46,6 +46,7 @@ from eligibility.replay.api import router as replay_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = [
+    citizen_api,  # first: routes are matched in order, and "my benefits" is the hottest
     auth_router,
     notifications_router,
     certs_router,
@@ -57,7 +58,6 @@ ROUTERS: list[APIRouter] = [
     policies_router,
     replay_router,
     personal_data_router,
-    citizen_api,
     enterprise_api,
     staff_explanations_api,
 ]

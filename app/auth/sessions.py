@@ -25,6 +25,7 @@ from app.auth import repository, session_cache
 from app.auth.models import AuthSession
 from app.auth.principal import Principal, PrincipalKind
 from app.auth.tokens import csrf_token_for, new_token, token_hash, utcnow
+from app.db import read_connection
 from app.settings import get_settings
 
 
@@ -76,18 +77,16 @@ def cached_principal(token: str) -> Principal | None:
 
 def resolve_token(engine: Engine, token: str) -> Principal | None:
     """The principal of a live session token; ``None`` when unknown, ended or expired. The cache
-    first, else one statement on a connection of its own (committed when last-seen moved)."""
+    first, else one statement on an autocommit connection of its own (the last-seen update, when
+    due, commits by itself)."""
     if not token or len(token) > 128:
         return None
     digest, now = token_hash(token), utcnow()
     cached = session_cache.lookup(digest, now)
     if cached is not None:
         return cached
-    with engine.connect() as connection:
-        principal = _resolve(connection, digest, now)
-        if connection.in_transaction():
-            connection.commit()
-    return principal
+    with read_connection(engine) as connection:
+        return _resolve(connection, digest, now)
 
 
 def resolve_session(session: Session, token: str) -> Principal | None:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.auth.principal import Principal
 from app.citizen import repository
 from app.citizen.schemas import PaymentView, ProfileView, RefusalView
+from app.db import read_connection
 from app.errors import NotFound
 from app.portal import actions
 from app.portal import benefits as portal_benefits
@@ -67,9 +68,9 @@ BENEFITS_JSON = TypeAdapter(list[BenefitView])
 
 
 def benefits_json(engine: Engine, principal: Principal) -> bytes:
-    """:func:`benefits` as the JSON body, read on a pooled connection of its own (one query, no
-    unit of work: nothing is written) and serialised once by pydantic-core."""
-    with engine.connect() as connection:
+    """:func:`benefits` as the JSON body, read on an autocommit connection of its own (one query,
+    no unit of work: nothing is written) and serialised once by pydantic-core."""
+    with read_connection(engine) as connection:
         return BENEFITS_JSON.dump_json(benefits(connection, principal))
 
 
