@@ -89,6 +89,15 @@ def resolve_token(engine: Engine, token: str) -> Principal | None:
         return _resolve(connection, digest, now)
 
 
+def resolve_on(connection: Connection, token: str) -> Principal | None:
+    """:func:`resolve_token` on a connection the caller holds (autocommit: see ``resolve_token``
+    about the last-seen update)."""
+    if not token or len(token) > 128:
+        return None
+    digest, now = token_hash(token), utcnow()
+    return session_cache.lookup(digest, now) or _resolve(connection, digest, now)
+
+
 def resolve_session(session: Session, token: str) -> Principal | None:
     """:func:`resolve_token` inside an existing unit of work (the caller commits)."""
     if not token or len(token) > 128:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import db_session, require_citizen
+from app.auth.deps import PendingSession, citizen_or_pending, db_session, require_citizen
 from app.auth.principal import Principal
 from app.citizen import service
 from app.citizen.schemas import PaymentView, ProfileView, RefusalView
@@ -33,11 +33,12 @@ def profile(who: Principal = Depends(require_citizen),
 
 
 @router.get("/benefits", response_model=list[BenefitView])
-async def benefits(request: Request, who: Principal = Depends(require_citizen)) -> Response:
+async def benefits(request: Request,
+                   who: Principal | PendingSession = Depends(citizen_or_pending)) -> Response:
     """The citizen's benefits (their children's included), newest first. The hottest route, so
-    a lean path: the caller comes from the session cache or one look-up, and the read-only query
-    and the serialisation (pydantic-core, once, not validated again by FastAPI) run in a single
-    worker-thread hop on a pooled connection; no unit of work, since nothing is written."""
+    a lean path: the session look-up (unless cached), the read-only query and the serialisation
+    (pydantic-core, once, not validated again by FastAPI) run in a single worker-thread hop on
+    one pooled autocommit connection; no unit of work, since nothing is written."""
     engine = getattr(request.app.state, "engine", None) or get_engine()
     body = await run_in_threadpool(service.benefits_json, engine, who)
     return Response(body, media_type="application/json")

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.auth.deps import PendingSession
 from app.auth.principal import Principal
 from app.citizen import repository
 from app.citizen.schemas import PaymentView, ProfileView, RefusalView
@@ -67,10 +68,12 @@ def benefits(session: Session | Connection, principal: Principal) -> list[Benefi
 BENEFITS_JSON = TypeAdapter(list[BenefitView])
 
 
-def benefits_json(engine: Engine, principal: Principal) -> bytes:
-    """:func:`benefits` as the JSON body, read on an autocommit connection of its own (one query,
-    no unit of work: nothing is written) and serialised once by pydantic-core."""
+def benefits_json(engine: Engine, who: Principal | PendingSession) -> bytes:
+    """:func:`benefits` as the JSON body, read on an autocommit connection of its own (no unit
+    of work: nothing is written; a session not cached is looked up on the same connection) and
+    serialised once by pydantic-core."""
     with read_connection(engine) as connection:
+        principal = who.resolve(connection) if isinstance(who, PendingSession) else who
         return BENEFITS_JSON.dump_json(benefits(connection, principal))
 
 
