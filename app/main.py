@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from app import ENGINE_VERSION, admission
 from app.audit.api import router as audit_router
@@ -30,6 +31,7 @@ from app.db import get_engine
 from app.enterprise.api import router as enterprise_api
 from app.enterprise.pages import router as enterprise_pages
 from app.personal_data.api import router as personal_data_router
+from app.portal.policies import bundled as bundled_policies
 from app.settings import get_settings
 from app.web import errors as web_errors
 from app.web.pages import mount_static
@@ -71,8 +73,11 @@ PAGE_ROUTERS: list[APIRouter] = [
 
 @asynccontextmanager
 async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-    """On the embedded default (no Redis, so no Celery beat) the server itself purges spent
-    sessions and sign-in codes now and then (``app.auth.purge``)."""
+    """Before serving: compile the bundled policies the portals label benefits with (seconds of
+    YAML parsing that would otherwise stall the first requests of each worker). On the embedded
+    default (no Redis, so no Celery beat) the server itself purges spent sessions and sign-in
+    codes now and then (``app.auth.purge``)."""
+    await run_in_threadpool(bundled_policies)
     loop = None
     if not get_settings().redis_url:
         loop = asyncio.create_task(purge.in_process_loop(
