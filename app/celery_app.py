@@ -4,8 +4,9 @@ With ``MIANSHEN_REDIS_URL`` set, Redis is broker and result backend and workers 
 (``celery -A app.celery_app worker``). Unset (the embedded default), every ``.delay()`` runs the
 task in-process, eagerly. Tasks are acknowledged late and a task whose worker dies is requeued,
 so every task must be safe to run twice (they are: they take ids and re-check state). Each
-domain's ``tasks`` module is discovered here (the grant pipeline's sub-package task modules are
-included by name); the beat schedule drives the SMS outbox and the nightly incremental sweep.
+domain's ``tasks`` module is discovered here (the grant pipeline's sub-package task modules and
+the auth domain's are included by name); the beat schedule drives the SMS outbox, the nightly
+incremental sweep and the hourly purge of spent sign-in sessions and codes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from eligibility.sweeps.schedule import BEAT_SCHEDULE as SWEEP_BEAT_SCHEDULE
 
 DOMAIN_PACKAGES = ("eligibility", "notifications", "certs")
 SMS_RETRY_QUEUE = "sms-retry"
-PIPELINE_TASK_MODULES = ["eligibility.sweeps.tasks", "eligibility.events.tasks"]
+PIPELINE_TASK_MODULES = ["eligibility.sweeps.tasks", "eligibility.events.tasks", "app.auth.tasks"]
 
 
 def create_celery() -> Celery:
@@ -43,6 +44,7 @@ def create_celery() -> Celery:
             "sms-dispatch-due": {"task": "notifications.dispatch_due", "schedule": 10.0},
             "sms-dispatch-retries": {"task": "notifications.dispatch_retries", "schedule": 10.0},
             "sms-reconcile-stale": {"task": "notifications.reconcile_stale", "schedule": 60.0},
+            "auth-purge-expired": {"task": "auth.purge_expired", "schedule": 3600.0},
             **SWEEP_BEAT_SCHEDULE,
         },
         # Redis redelivers a message whose worker vanished after this long (a sweep shard's

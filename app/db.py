@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from app.errors import ServiceUnavailable
@@ -47,6 +47,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection in autocommit mode for the hot read paths (a session look-up, a
+    citizen's benefit list): no BEGIN, COMMIT or reset ROLLBACK round trips around a single
+    statement; a write on it commits at once."""
+    with engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def get_engine() -> Engine:

@@ -6,11 +6,17 @@ Domains add their router to ``ROUTERS``; portals add their page router to ``PAGE
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from app import ENGINE_VERSION, admission
 from app.audit.api import router as audit_router
+from app.auth import purge
 from app.auth.api import router as auth_router
 from app.citizen.api import router as citizen_api
 from app.citizen.pages import router as citizen_pages
@@ -23,9 +29,12 @@ from app.console.policies import router as policy_pages
 from app.console.reviews import router as review_pages
 from app.console.signin import router as staff_signin_pages
 from app.datahub.api import router as data_router
+from app.db import get_engine
 from app.enterprise.api import router as enterprise_api
 from app.enterprise.pages import router as enterprise_pages
 from app.personal_data.api import router as personal_data_router
+from app.portal.policies import bundled as bundled_policies
+from app.settings import get_settings
 from app.web import errors as web_errors
 from app.web.pages import mount_static
 from app.web.pages import router as public_pages
@@ -42,6 +51,7 @@ from eligibility.replay.api import router as replay_router
 from notifications.api import router as notifications_router
 
 ROUTERS: list[APIRouter] = [
+    citizen_api,  # first: routes are matched in order, and "my benefits" is the hottest
     auth_router,
     notifications_router,
     certs_router,
@@ -54,7 +64,6 @@ ROUTERS: list[APIRouter] = [
     policies_router,
     replay_router,
     personal_data_router,
-    citizen_api,
     enterprise_api,
     staff_explanations_api,
 ]
@@ -64,6 +73,22 @@ PAGE_ROUTERS: list[APIRouter] = [
     approval_pages, review_pages, objection_pages, dashboard_pages, policy_pages,
     auditor_pages,
 ]
+
+
+@asynccontextmanager
+async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+    """Before serving: compile the bundled policies the portals label benefits with (seconds of
+    YAML parsing that would otherwise stall the first requests of each worker). On the embedded
+    default (no Redis, so no Celery beat) the server itself purges spent sessions and sign-in
+    codes now and then (``app.auth.purge``)."""
+    await run_in_threadpool(bundled_policies)
+    loop = None
+    if not get_settings().redis_url:
+        loop = asyncio.create_task(purge.in_process_loop(
+            lambda: getattr(api.state, "engine", None) or get_engine()))
+    yield
+    if loop is not None:
+        loop.cancel()
 
 
 class Application(FastAPI):
@@ -81,7 +106,7 @@ class Application(FastAPI):
 
 def create_app() -> FastAPI:
     install_hooks()  # pushed death events cancel SMS and revoke certificates here too
-    api = Application(title="Mianshen 免申即享", version=ENGINE_VERSION)
+    api = Application(title="Mianshen 免申即享", version=ENGINE_VERSION, lifespan=lifespan)
     web_errors.install(api)
     admission.install(api)
 

@@ -71,7 +71,9 @@ class AuthSettings(BaseModel):
     (``login_max_failures`` → ``login_lock_minutes``); one-time codes live ``code_ttl_seconds``,
     allow ``code_max_attempts`` guesses, and ``identity_max_failures`` wrong codes lock the ID
     number or USCC for ``identity_lock_minutes``. API keys resolved from the database are cached
-    in-process for ``api_key_cache_seconds`` (the most a revocation can lag).
+    in-process for ``api_key_cache_seconds`` (the most a revocation can lag), live sessions for
+    ``session_cache_seconds`` (the most a sign-out can lag in another worker process; 0: off).
+    Spent sessions and sign-in codes are deleted ``purge_after_hours`` after they ended.
     """
 
     cookie_name: str = "mianshen_session"
@@ -88,6 +90,8 @@ class AuthSettings(BaseModel):
     ip_code_requests_per_minute: int = 10
     ip_sign_ins_per_minute: int = 30
     api_key_cache_seconds: float = 3.0
+    session_cache_seconds: float = 3.0
+    purge_after_hours: int = 24
     api_key_default_rate: int = 100
     sms_sign_name: str = "免申即享"
 

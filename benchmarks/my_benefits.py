@@ -15,8 +15,15 @@ city in PostgreSQL; prints its figures. Goal (issue 8): p99 <= 100 ms while serv
    the offered load; latency is measured from the due time (no coordinated omission). A small
    asyncio HTTP/1.1 client with keep-alive connections keeps the generator cheap. A warm-up of
    ``--warmup`` seconds is not counted.
+5. CPU per request: the server's CPU time (every process of its session, from /proc) from the
+   end of the warm-up to the last answer, divided by the requests measured. With
+   ``--cpu-probe N`` the script instead sends N sequential requests on one keep-alive connection
+   to each of ``/api/v1/health``, ``/api/v1/auth/me`` (the session lookup only) and the
+   benefits route, and prints the CPU per request of each: a figure that the machine's load
+   barely moves.
 
     .venv/bin/python benchmarks/my_benefits.py --rate 500 --seconds 30 --workers 2
+    .venv/bin/python benchmarks/my_benefits.py --cpu-probe 1000 --citizens 1100 --workers 1
 """
 
 from __future__ import annotations
@@ -42,6 +49,42 @@ SERVER_LOG = ROOT / "var" / "bench" / "my_benefits-server.log"
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def server_cpu(session_id: int) -> float:
+    """CPU seconds used so far by every process of the server's session (its workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def database_cpu(name: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to database ``name`` (a
+    backend that ends between two readings is missed)."""
+    import psycopg
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    with psycopg.connect(database_url(name), autocommit=True) as connection:
+        pids = [row[0] for row in connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,))]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def database_url(name: str) -> str:
@@ -117,8 +160,12 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as probe:
+                probe.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close"
+                              b"\r\n\r\n")
+                if probe.recv(64).startswith(b"HTTP/1.1 200"):
+                    time.sleep(5)  # the other workers finish starting
+                    return server
         except OSError:
             if server.poll() is not None:
                 raise SystemExit(f"server exited, see {SERVER_LOG}") from None
@@ -173,8 +220,12 @@ async def _drive(port: int, cookies: list[str], rate: float, seconds: float, war
 
     start = time.perf_counter() + 0.2
     tasks = []
+    warm = False
     for index in range(total):
         due = start + index / rate
+        if not warm and due - start >= warmup:
+            print("warm", flush=True)  # the parent starts counting the server's CPU now
+            warm = True
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -185,22 +236,33 @@ async def _drive(port: int, cookies: list[str], rate: float, seconds: float, war
             "span": measured_span}
 
 
-def run_generator(port: int, cookies: list[str], rate: float, seconds: float, warmup: float
-                  ) -> dict[str, Any]:
+def run_generator(port: int, cookies: list[str], rate: float, seconds: float, warmup: float,
+                  on_warm: Any = None) -> dict[str, Any]:
     """Run the load generator as a separate process (this script with ``--generate``); the
-    cookies go through a temporary file, the figures come back as JSON on its stdout."""
+    cookies go through a temporary file, the figures come back as JSON on its stdout, preceded
+    by a ``warm`` line when the warm-up ends (``on_warm`` is called then)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write("\n".join(cookies))
         cookie_file = handle.name
     try:
-        finished = subprocess.run(
+        generator = subprocess.Popen(
             [sys.executable, __file__, "--generate", str(port), str(rate), str(seconds),
              str(warmup), cookie_file],
-            capture_output=True, text=True, check=True, timeout=seconds + warmup + 600,
+            stdout=subprocess.PIPE, text=True,
         )
+        assert generator.stdout is not None
+        output = ""
+        for line in generator.stdout:
+            if line.strip() == "warm":
+                if on_warm is not None:
+                    on_warm()
+            else:
+                output += line
+        if generator.wait(timeout=seconds + warmup + 600) != 0:
+            raise SystemExit("the load generator failed")
     finally:
         os.unlink(cookie_file)
-    result: dict[str, Any] = json.loads(finished.stdout)
+    result: dict[str, Any] = json.loads(output)
     return result
 
 
@@ -210,6 +272,52 @@ def generate(args: list[str]) -> None:
     result = asyncio.run(_drive(int(port), cookies, float(rate), float(seconds), float(warmup)))
     result["statuses"] = {str(k): v for k, v in result["statuses"].items()}  # type: ignore[attr-defined]
     print(json.dumps(result))
+
+
+async def _probe(port: int, cookies: list[str], count: int, server_pid: int, database: str
+                 ) -> dict[str, dict[str, float]]:
+    """Sequential requests per case; "one session" sends one cookie throughout (the session
+    cache's hits), "distinct sessions" a different citizen each time (misses, as in the load
+    run with 20,000 citizens)."""
+    from app.settings import get_settings
+
+    connections = Connections(port)
+    cases = [
+        ("health", "/api/v1/health", False),
+        ("auth/me, one session", "/api/v1/auth/me", False),
+        ("auth/me, distinct sessions", "/api/v1/auth/me", True),
+        ("me/benefits, one session", PATH, False),
+        ("me/benefits, distinct sessions", PATH, True),
+    ]
+    figures = {}
+    for label, path, distinct in cases:
+        for index in range(50):  # warm: imports, caches, pooled connections
+            await connections.get(path, cookies[index % len(cookies)])
+        server_before, database_before = server_cpu(server_pid), database_cpu(database)
+        started = time.perf_counter()
+        for index in range(count):
+            cookie = cookies[(index + 50) % len(cookies)] if distinct else cookies[0]
+            status, _body = await connections.get(path, cookie)
+            if status != 200:
+                raise SystemExit(f"{path} answered {status}")
+        wall = time.perf_counter() - started
+        figures[label] = {
+            "server_cpu_ms": round((server_cpu(server_pid) - server_before) * 1000 / count, 3),
+            "postgres_cpu_ms": round((database_cpu(database) - database_before) * 1000 / count, 3),
+            "wall_ms": round(wall * 1000 / count, 3),
+        }
+        if distinct:
+            # let them leave the cache (the setting is absent before the cache existed)
+            await asyncio.sleep(getattr(get_settings().auth, "session_cache_seconds", 0) + 0.5)
+    return figures
+
+
+def cpu_probe(database: str, server_pid: int, port: int, cookies: list[str], count: int) -> None:
+    load_before = load_average()
+    figures = asyncio.run(_probe(port, cookies, count, server_pid, database))
+    print(json.dumps({"requests_each": count, "per_request": figures,
+                      "load_average_before": load_before, "load_average_after": load_average()},
+                     indent=2))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -226,6 +334,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--citizens", type=int, default=20_000, help="distinct signed-in citizens")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--cpu-probe", type=int, default=0, metavar="N",
+                        help="measure CPU per request over N sequential requests per route")
     args = parser.parse_args()
     url = database_url(args.database)
     os.environ["MIANSHEN_DATABASE_URL"] = url
@@ -253,8 +363,17 @@ def main() -> None:
     port = free_port()
     server = start_server(url, port, args.workers)
     try:
+        if args.cpu_probe:
+            cpu_probe(args.database, server.pid, port, cookies, args.cpu_probe)
+            return
         load_before = load_average()
-        result = run_generator(port, cookies, args.rate, args.seconds, args.warmup)
+        readings: list[float] = []
+
+        def warm() -> None:
+            readings[:] = [server_cpu(server.pid)]
+
+        result = run_generator(port, cookies, args.rate, args.seconds, args.warmup, warm)
+        server_used = server_cpu(server.pid) - readings[0]
         load_after = load_average()
     finally:
         os.killpg(server.pid, signal.SIGKILL)
@@ -271,6 +390,8 @@ def main() -> None:
         "p90_ms": round(percentile(latencies, 0.90), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "max_ms": round(max(latencies), 1),
+        # from the end of the warm-up to the last answer, per request measured
+        "server_cpu_ms_per_request": round(server_used * 1000 / max(1, count), 3),
         "load_average_before": load_before, "load_average_after": load_after,
     }
     print(json.dumps(figures, indent=2))

@@ -36,10 +36,22 @@ CERTIFICATE_POLICIES: dict[str, CertType] = {
 }
 
 
+# Bind parameters per IN list: PostgreSQL's protocol allows at most 65,535 per statement (and
+# SQLite 32,766), and a full sweep of a large city grants cards to hundreds of thousands.
+_KEYS_PER_QUERY = 10_000
+
+
 def _holder_names(session: Session, subject_keys: set[str]) -> dict[str, str]:
     ring = keyring()
-    rows = session.exec(select(Person).where(col(Person.subject_key).in_(subject_keys)))
-    return {p.subject_key: ring.decrypt_json(p.pii).get("name", "") for p in rows if p.pii}
+    ordered = sorted(subject_keys)
+    names: dict[str, str] = {}
+    for start in range(0, len(ordered), _KEYS_PER_QUERY):
+        chunk = ordered[start : start + _KEYS_PER_QUERY]
+        rows = session.exec(select(Person).where(col(Person.subject_key).in_(chunk)))
+        names.update(
+            (p.subject_key, ring.decrypt_json(p.pii).get("name", "")) for p in rows if p.pii
+        )
+    return names
 
 
 def _ensure_signing_key(session: Session, department: str) -> None:

@@ -102,11 +102,15 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def fresh_auth() -> Iterator[None]:
-    """Settings, throttle counters and the API key cache start clean in every test."""
-    from app.auth import apikeys, throttle
+    """Settings, throttle counters, the API key and session caches and the dashboard's held
+    freshness figures start clean in every test."""
+    from app.auth import apikeys, session_cache, throttle
+    from app.console import figures
     from app.settings import get_settings
 
     yield
     get_settings.cache_clear()
     throttle._throttle_for.cache_clear()
     apikeys.forget_cached_keys()
+    session_cache.clear()
+    figures.forget_freshness()

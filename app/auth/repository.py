@@ -11,6 +11,7 @@ from typing import TypeVar
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.auth import session_cache
 from app.auth.models import ApiKey, AuthSession, OneTimeCode, SignInLock, StaffUser
 from app.datahub.models import Enterprise, Person
 
@@ -59,6 +60,7 @@ def auth_session(session: Session, token_hash: str) -> AuthSession | None:
 
 
 def end_sessions_of(session: Session, kind: str, principal_id: str, now: datetime) -> None:
+    session_cache.forget_principal(kind, principal_id)  # at once in this process
     session.execute(
         update(AuthSession)
         .where(col(AuthSession.kind) == kind, col(AuthSession.principal_id) == principal_id)

@@ -5,12 +5,16 @@ owns the transaction."""
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.auth.deps import PendingSession
 from app.auth.principal import Principal
 from app.citizen import repository
 from app.citizen.schemas import PaymentView, ProfileView, RefusalView
+from app.db import read_connection
 from app.errors import NotFound
 from app.portal import actions
 from app.portal import benefits as portal_benefits
@@ -55,10 +59,22 @@ def profile(session: Session, principal: Principal) -> ProfileView:
     )
 
 
-def benefits(session: Session, principal: Principal) -> list[BenefitView]:
+def benefits(session: Session | Connection, principal: Principal) -> list[BenefitView]:
     own = own_key(principal)
     return [benefit_view(row, for_child=row.subject_key != own, has_open_objection=row.objected)
             for row in repository.my_grants(session, own)]
+
+
+BENEFITS_JSON = TypeAdapter(list[BenefitView])
+
+
+def benefits_json(engine: Engine, who: Principal | PendingSession) -> bytes:
+    """:func:`benefits` as the JSON body, read on an autocommit connection of its own (no unit
+    of work: nothing is written; a session not cached is looked up on the same connection) and
+    serialised once by pydantic-core."""
+    with read_connection(engine) as connection:
+        principal = who.resolve(connection) if isinstance(who, PendingSession) else who
+        return BENEFITS_JSON.dump_json(benefits(connection, principal))
 
 
 def grant(session: Session, principal: Principal, grant_id: int) -> Grant:

@@ -34,6 +34,7 @@ cli = typer.Typer(
 cli.add_typer(db.app, name="db")
 cli.add_typer(access.apikeys, name="apikeys")
 cli.add_typer(access.users, name="users")
+cli.add_typer(access.sessions, name="sessions")
 cli.add_typer(data.app, name="data")
 cli.add_typer(notifications.app, name="notifications")
 cli.add_typer(notifications.sms_app, name="sms")

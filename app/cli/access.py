@@ -1,5 +1,6 @@
-"""``mianshen apikeys`` (department API keys) and ``mianshen users`` (staff accounts): parsing,
-the unit of work and printing only; the work is in ``app.auth.apikeys`` and ``app.auth.staff``.
+"""``mianshen apikeys`` (department API keys), ``mianshen users`` (staff accounts) and
+``mianshen sessions purge``: parsing, the unit of work and printing only; the work is in
+``app.auth.apikeys``, ``app.auth.staff`` and ``app.auth.purge``.
 An API key's secret is printed once, at creation; passwords are read from a prompt or stdin and
 never echoed or logged."""
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from app.auth import apikeys as apikey_service
+from app.auth import purge as purge_service
 from app.auth import staff as staff_service
 from app.cli.output import console, err_console, print_json
 from app.db import session_scope
@@ -23,6 +25,8 @@ T = TypeVar("T")
 apikeys = typer.Typer(help="Department API keys (部门系统): create, list, revoke.",
                       no_args_is_help=True)
 users = typer.Typer(help="Staff accounts: add, list, disable.", no_args_is_help=True)
+sessions = typer.Typer(help="Sign-in sessions and SMS sign-in codes: purge spent ones.",
+                       no_args_is_help=True)
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
 
 
@@ -132,3 +136,15 @@ def disable_user(username: str = typer.Argument(...)) -> None:
     """Disable an account and end its sessions."""
     _unit_of_work(lambda s: staff_service.disable_user(s, username))
     console.print(f"staff user {username} disabled")
+
+
+@sessions.command("purge")
+def purge_sessions(json_output: bool = JSON_OPTION) -> None:
+    """Delete sessions and sign-in codes spent more than MIANSHEN_AUTH__PURGE_AFTER_HOURS ago
+    (the Celery beat does it hourly; the server does it itself without Redis)."""
+    report = _unit_of_work(purge_service.purge_expired)
+    if json_output:
+        print_json(report.model_dump(mode="json"))
+        return
+    console.print(f"purged {report.sessions:,} sessions and {report.codes:,} sign-in codes "
+                  f"spent before {report.before:%Y-%m-%d %H:%M} UTC")

@@ -7,6 +7,8 @@ import uvicorn
 
 from app.cli.output import console
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -18,4 +20,8 @@ def serve(
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=workers,
         log_level="info", access_log=False, proxy_headers=False,
+        # uvicorn kills a worker that does not answer its supervisor's ping within this time
+        # (default 5 s): on a loaded machine a worker still importing the application, or busy,
+        # was killed and restarted in a loop.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )

@@ -5,7 +5,7 @@ router by :func:`add_benefit_api_routes` with the portal's own sign-in dependenc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends
 from sqlmodel import Session
@@ -24,7 +24,8 @@ from app.portal.schemas import (
 
 
 def add_benefit_api_routes(
-    router: APIRouter, *, require: Callable[..., Principal], service: PortalService
+    router: APIRouter, *, require: Callable[..., Principal | Awaitable[Principal]],
+    service: PortalService,
 ) -> None:
     @router.get("/benefits/{grant_id}", response_model=BenefitDetail)
     def benefit(grant_id: int = GRANT_ID, who: Principal = Depends(require),

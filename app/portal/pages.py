@@ -6,7 +6,7 @@ renderer, so ownership stays the portal's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -65,7 +65,7 @@ def page_renderer(audience: str, base_path: str, back_label: str,
 
 
 def add_benefit_routes(
-    router: APIRouter, *, base_path: str, require: Callable[..., Principal],
+    router: APIRouter, *, base_path: str, require: Callable[..., Principal | Awaitable[Principal]],
     service: PortalService, page: PageRenderer,
 ) -> None:
     def detail_page(request: Request, session: Session, who: Principal, grant_id: int,
