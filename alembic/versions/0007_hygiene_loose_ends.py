@@ -1,4 +1,8 @@
-"""hygiene: longevity-allowance grants carry the legacy system's benefit code
+"""hygiene: legacy benefit code of longevity grants; held-out totals of payment batches
+
+Payment batches record their file format (1: payee by key; 2: with the confirmed bank account)
+and the payments held out of them (count, amount, per reason as JSON); batches made before keep
+format 1 and nothing held, so their files re-render identically.
 
 Grants made before the bundled longevity allowance declared its legacy benefit code carried the
 policy id, which matches no legacy payment; they take the code the legacy system paid under, so
@@ -12,6 +16,7 @@ Create Date: 2026-11-22 21:55:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 
 from alembic import op
 
@@ -26,6 +31,15 @@ LEGACY_CODES = {"longevity-allowance": "longevity_allowance"}
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("payment_batch") as batch:
+        batch.add_column(sa.Column("format_version", sa.Integer(), nullable=False,
+                                   server_default="1"))
+        batch.add_column(sa.Column("held_count", sa.Integer(), nullable=False,
+                                   server_default="0"))
+        batch.add_column(sa.Column("held_fen", sa.BigInteger(), nullable=False,
+                                   server_default="0"))
+        batch.add_column(sa.Column("held_reasons", sqlmodel.sql.sqltypes.AutoString(length=2000),
+                                   nullable=False, server_default="{}"))
     for policy_id, code in LEGACY_CODES.items():
         op.execute(
             sa.text("UPDATE benefit_grant SET benefit_code = :code "
@@ -35,6 +49,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("payment_batch") as batch:
+        for column in ("held_reasons", "held_fen", "held_count", "format_version"):
+            batch.drop_column(column)
     for policy_id, code in LEGACY_CODES.items():
         op.execute(
             sa.text("UPDATE benefit_grant SET benefit_code = :policy "
