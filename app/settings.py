@@ -71,7 +71,9 @@ class AuthSettings(BaseModel):
     (``login_max_failures`` → ``login_lock_minutes``); one-time codes live ``code_ttl_seconds``,
     allow ``code_max_attempts`` guesses, and ``identity_max_failures`` wrong codes lock the ID
     number or USCC for ``identity_lock_minutes``. API keys resolved from the database are cached
-    in-process for ``api_key_cache_seconds`` (the most a revocation can lag).
+    in-process for ``api_key_cache_seconds`` (the most a revocation can lag); a client address
+    with more than ``ip_api_key_failures_per_minute`` wrong API keys is refused for the rest of
+    the minute.
     """
 
     cookie_name: str = "mianshen_session"
@@ -87,6 +89,7 @@ class AuthSettings(BaseModel):
     identity_lock_minutes: int = 30
     ip_code_requests_per_minute: int = 10
     ip_sign_ins_per_minute: int = 30
+    ip_api_key_failures_per_minute: int = 30
     api_key_cache_seconds: float = 3.0
     api_key_default_rate: int = 100
     sms_sign_name: str = "免申即享"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, Request
@@ -26,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import apikeys, sessions
 from app.auth.principal import Principal
 from app.auth.tokens import csrf_token_for
+from app.auth.web import client_ip
 from app.db import get_engine, session_scope
 from app.errors import Forbidden, Unauthenticated
 from app.settings import get_settings
@@ -64,8 +66,10 @@ async def current_principal(request: Request) -> Principal | None:
     engine = getattr(request.app.state, "engine", None) or get_engine()
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credential.strip():
-        principal = await run_in_threadpool(_resolve, engine, apikeys.authenticate,
-                                            credential.strip())
+        principal = await run_in_threadpool(
+            _resolve, engine, partial(apikeys.authenticate, client_ip=client_ip(request)),
+            credential.strip(),
+        )
     else:
         token = request.cookies.get(get_settings().auth.cookie_name, "")
         principal = await run_in_threadpool(_resolve, engine, sessions.resolve_session, token)
