@@ -74,6 +74,8 @@ class AuthSettings(BaseModel):
     in-process for ``api_key_cache_seconds`` (the most a revocation can lag), live sessions for
     ``session_cache_seconds`` (the most a sign-out can lag in another worker process; 0: off).
     Spent sessions and sign-in codes are deleted ``purge_after_hours`` after they ended.
+    A client address with more than ``ip_api_key_failures_per_minute`` wrong API keys is refused
+    for the rest of the minute.
     """
 
     cookie_name: str = "mianshen_session"
@@ -89,6 +91,7 @@ class AuthSettings(BaseModel):
     identity_lock_minutes: int = 30
     ip_code_requests_per_minute: int = 10
     ip_sign_ins_per_minute: int = 30
+    ip_api_key_failures_per_minute: int = 30
     api_key_cache_seconds: float = 3.0
     session_cache_seconds: float = 3.0
     purge_after_hours: int = 24

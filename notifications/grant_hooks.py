@@ -1,12 +1,13 @@
 """Glue between the grant pipeline and the SMS outbox.
 
 A grant change becomes an outbox row in the same transaction (``Hook.GRANT_CHANGED``), and so
-does each payment put in a payment batch (``Hook.PAYMENTS_BATCHED``: "payment made"); a death
+does each payment put in a payment batch (``Hook.PAYMENTS_BATCHED``: "payment made") and an
+officer's outcome on an objection (``Hook.OBJECTION_RESOLVED``: "objection result"); a death
 cancels every pending message of that person (``Hook.SUBJECT_DIED``) and an ending caused by
 death sends nothing -- nobody gets an SMS about a relative who just died. Only person subjects
 are messaged here, and for a child's grant its guardian (the payee); enterprises are reached
 through their legal representative (not yet wired).
-:func:`install` registers both hooks; every process that sweeps or ingests events calls it.
+:func:`install` registers the hooks; every process that sweeps or ingests events calls it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.datahub.catalog import Department
-from eligibility.grants.hooks import Death, GrantChange, Hook, register
+from eligibility.grants.hooks import Death, GrantChange, Hook, ObjectionResolved, register
 from notifications.models import EventKind
 from notifications.schemas import NotificationRequest
 from notifications.service import cancel_pending_for, enqueue_many
@@ -158,6 +159,38 @@ def on_payments_batched(session: Session, payment_ids: Sequence[int]) -> None:
         log.info("payments queued %d messages (%d existed)", report.created, report.existing)
 
 
+OBJECTION_RESULTS_ZH = {True: "已采纳", False: "未采纳"}
+
+
+def on_objection_resolved(session: Session, outcomes: Sequence[ObjectionResolved]) -> None:
+    """Tell the objector the officer's outcome (once per objection)."""
+    meta = _policy_meta()
+    requests = []
+    for outcome in outcomes:
+        if outcome.subject_kind not in MESSAGED_KINDS or outcome.policy_id not in meta:
+            continue
+        title, template_set, agency = meta[outcome.policy_id]
+        wanted = template_for(template_set, EventKind.OBJECTION_RESULT).caller_variables
+        variables: dict[str, str | int | date] = {
+            "benefit": title, "result": OBJECTION_RESULTS_ZH[outcome.upheld],
+            "channel": "粤省事小程序",
+        }
+        requests.append(NotificationRequest(
+            subject_key=outcome.recipient_key,
+            event=EventKind.OBJECTION_RESULT,
+            grant_ref=f"grant-{outcome.grant_id}",
+            period=f"obj-{outcome.objection_id}",
+            agency=agency,
+            variables={k: v for k, v in variables.items() if k in wanted},
+            template_set=template_set,
+            batch_ref=f"objections:{outcome.resolved_on.isoformat()}",
+        ))
+    if requests:
+        report = enqueue_many(session, requests)
+        log.info("objection outcomes queued %d messages (%d existed)", report.created,
+                 report.existing)
+
+
 def on_subject_died(session: Session, deaths: Sequence[Death]) -> None:
     keys = [d.subject_key for d in deaths]
     cancelled = cancel_pending_for(session, keys, "death record received")
@@ -168,3 +201,4 @@ def install() -> None:
     register(Hook.GRANT_CHANGED, on_grant_changed)
     register(Hook.PAYMENTS_BATCHED, on_payments_batched)
     register(Hook.SUBJECT_DIED, on_subject_died)
+    register(Hook.OBJECTION_RESOLVED, on_objection_resolved)

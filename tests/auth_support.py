@@ -25,7 +25,8 @@ from tests.sms_support import ServedApp, add_person
 PASSWORD = "correct horse battery"
 # Generous limits so that tests sharing one process's counters do not trip each other.
 ROOMY = {"MIANSHEN_AUTH__IP_CODE_REQUESTS_PER_MINUTE": "10000",
-         "MIANSHEN_AUTH__IP_SIGN_INS_PER_MINUTE": "10000"}
+         "MIANSHEN_AUTH__IP_SIGN_INS_PER_MINUTE": "10000",
+         "MIANSHEN_AUTH__IP_API_KEY_FAILURES_PER_MINUTE": "10000"}
 
 
 def configure(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:

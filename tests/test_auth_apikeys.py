@@ -156,3 +156,55 @@ def test_unknown_key_ids_are_cached_too(engine: Engine) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(queries) == 1
+
+
+def _fresh_minute() -> None:
+    """Start well inside a minute: the failure count is a per-minute window."""
+    if time.time() % 60 > 45:
+        time.sleep(60 - time.time() % 60 + 0.1)
+
+
+def test_failed_keys_are_throttled_per_client_address(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, MIANSHEN_AUTH__IP_API_KEY_FAILURES_PER_MINUTE="3")
+    good = new_key(engine, "verify:person")
+    key_id = good.split("_")[1]
+    _fresh_minute()
+    with served(engine) as client:
+        wrong = [bearer(f"msk_{key_id}_guess{n}") for n in range(2)] + [bearer("msk_bad")]
+        assert [client.get("/api/v1/auth/me", headers=h).status_code for h in wrong] == [401] * 3
+        refused = client.get("/api/v1/auth/me", headers=bearer(f"msk_{key_id}_guess9"))
+        assert refused.status_code == 429
+        assert refused.json()["error"]["message"] == apikeys.TOO_MANY_FAILURES
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        # The address is refused whatever it presents now, so a lucky guess would not pass.
+        assert client.get("/api/v1/auth/me", headers=bearer(good)).status_code == 429
+        assert client.get("/api/v1/health").status_code == 200  # anonymous use is untouched
+
+
+def test_good_keys_do_not_count_as_failures(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, MIANSHEN_AUTH__IP_API_KEY_FAILURES_PER_MINUTE="2")
+    good = new_key(engine, "verify:person")
+    _fresh_minute()
+    with served(engine) as client:
+        assert {client.get("/api/v1/auth/me", headers=bearer(good)).status_code
+                for _ in range(10)} == {200}
+        assert client.get("/api/v1/auth/me", headers=bearer("msk_bad")).status_code == 401
+
+
+@pytest.mark.redis
+def test_key_failures_are_counted_in_redis_across_processes(
+    engine: Engine, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, MIANSHEN_REDIS_URL=redis_url,
+              MIANSHEN_AUTH__IP_API_KEY_FAILURES_PER_MINUTE="4")
+    _fresh_minute()
+    other = RedisThrottle(redis.Redis.from_url(redis_url))
+    for _ in range(4):  # another process saw four failures from this address this minute
+        other.hit("apikey-fail:127.0.0.1", 4, 60)
+    with served(engine) as client:
+        first = client.get("/api/v1/auth/me", headers=bearer("msk_000000000000_guess"))
+    assert first.status_code == 429

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import statistics
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,11 +15,12 @@ from sqlalchemy import text, update
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from app.auth import session_cache
+from app.auth import session_cache, staff
 from app.auth.models import AuthSession, StaffUser
 from app.auth.tokens import utcnow
 from app.cli import cli
 from app.db import session_scope
+from app.errors import Unauthenticated
 from tests.auth_support import PASSWORD, add_staff, configure, served
 
 
@@ -82,15 +85,43 @@ def test_wrong_passwords_lock_the_account(engine: Engine, monkeypatch: pytest.Mo
             wrong = _login(client, "qian", "not the password")
             assert wrong.status_code == 401  # type: ignore[attr-defined]
             assert wrong.json()["error"]["message"] == "用户名或密码错误"  # type: ignore[attr-defined]
+        # Locked, even the right password is refused -- with the answer an unknown username
+        # gets, so the lock does not tell that "qian" exists.
         locked = _login(client, "qian")
-        assert locked.status_code == 429  # type: ignore[attr-defined]
-        assert "锁定" in locked.json()["error"]["message"]  # type: ignore[attr-defined]
-        assert int(locked.headers["Retry-After"]) > 60  # type: ignore[attr-defined]
         unknown = _login(client, "nobody", "whatever")
-        assert unknown.status_code == 401  # type: ignore[attr-defined]
+        assert locked.json() == unknown.json()  # type: ignore[attr-defined]
+        assert locked.json()["error"]["message"] == "用户名或密码错误"  # type: ignore[attr-defined]
+        for answer in (locked, unknown):
+            assert answer.status_code == 401  # type: ignore[attr-defined]
+            assert "Retry-After" not in answer.headers  # type: ignore[attr-defined]
         with session_scope(engine) as session:  # the lock time passes
             session.execute(update(StaffUser).values(locked_until=utcnow()))
         assert _login(client, "qian").status_code == 200  # type: ignore[attr-defined]
+
+
+def _median_seconds(engine: Engine, username: str, password: str) -> float:
+    timings = []
+    for _ in range(5):
+        with session_scope(engine) as session:
+            started = time.perf_counter()
+            with pytest.raises(Unauthenticated):
+                staff.authenticate(session, username, password)
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def test_a_locked_account_costs_what_an_unknown_username_costs(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both pay one argon2 verification (a locked answer that skipped it would be quick, and
+    quickness would tell the username exists)."""
+    configure(monkeypatch, MIANSHEN_AUTH__LOGIN_MAX_FAILURES="1")
+    add_staff(engine, "zhou", "officer")
+    with session_scope(engine) as session, pytest.raises(Unauthenticated):
+        staff.authenticate(session, "zhou", "not the password")
+    locked = _median_seconds(engine, "zhou", PASSWORD)
+    unknown = _median_seconds(engine, "nobody-here", PASSWORD)
+    assert 0.5 < locked / unknown < 2, (locked, unknown)
 
 
 def test_idle_and_absolute_expiry(engine: Engine) -> None:

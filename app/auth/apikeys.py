@@ -7,7 +7,12 @@ is as safe as a slow one and costs microseconds. Resolved keys are cached in thi
 ``MIANSHEN_AUTH__API_KEY_CACHE_SECONDS``: a revocation takes effect everywhere within that time.
 Each key's request rate is limited per second (Redis when configured, claimed in leases of
 several requests, see ``throttle``; else in-process). ``authenticate_cached`` is the
-verification hot path's resolution without a database session.
+verification hot path's resolution without a database session. Wrong,
+unknown, malformed or revoked keys count against the client address: past
+``ip_api_key_failures_per_minute`` failures in a minute the address is refused with 429 until
+the minute ends, whatever key it presents (so guessing cannot go on). The count is shared
+through Redis; the refusal itself is remembered in each process, which learns of it at its own
+next failure from that address.
 """
 
 from __future__ import annotations
@@ -58,11 +63,43 @@ class _Resolved:
 
 _cache: dict[str, _Resolved] = {}
 _cache_lock = threading.Lock()
+_blocked: dict[str, float] = {}  # client address -> monotonic time its refusal ends
+TOO_MANY_FAILURES = "API密钥验证失败次数过多,请稍后再试"
 
 
 def forget_cached_keys() -> None:
     with _cache_lock:
         _cache.clear()
+        _blocked.clear()
+
+
+def _refuse_if_blocked(client_ip: str) -> None:
+    until = _blocked.get(client_ip)
+    if until is None:
+        return
+    left = until - time.monotonic()
+    if left <= 0:
+        with _cache_lock:
+            _blocked.pop(client_ip, None)
+        return
+    raise RateLimited("too many failed API-key attempts from one address", TOO_MANY_FAILURES,
+                      int(left) + 1)
+
+
+def _count_failure(client_ip: str) -> None:
+    """One more failure of ``client_ip``; past the limit the address is refused (429)."""
+    limit = get_settings().auth.ip_api_key_failures_per_minute
+    wait = throttle().hit(f"apikey-fail:{client_ip}", limit, 60)
+    if not wait:
+        return
+    with _cache_lock:
+        if len(_blocked) >= MAX_CACHED_KEYS:
+            _blocked.clear()
+        _blocked[client_ip] = time.monotonic() + wait
+    log.warning("API-key failures from one address over %d a minute: refused for %d s",
+                limit, wait)
+    raise RateLimited("too many failed API-key attempts from one address", TOO_MANY_FAILURES,
+                      wait)
 
 
 def create_key(
@@ -142,9 +179,20 @@ def _load(session: Session, key_id: str) -> _Resolved:
     return _Resolved(row.secret_hash, principal, row.rate_per_second, time.monotonic() + ttl)
 
 
-def authenticate(session: Session, presented: str) -> Principal:
+def authenticate(session: Session, presented: str, client_ip: str | None = None) -> Principal:
     """The department principal of a presented key; 401 if unknown, wrong or revoked, 429 when
-    the key is over its rate."""
+    the key is over its rate or ``client_ip`` has failed too often."""
+    if client_ip is None:
+        return _authenticate(session, presented)
+    _refuse_if_blocked(client_ip)
+    try:
+        return _authenticate(session, presented)
+    except Unauthenticated:
+        _count_failure(client_ip)
+        raise
+
+
+def _authenticate(session: Session, presented: str) -> Principal:
     key_id, secret = _split(presented)
     resolved = _cache.get(key_id)
     if resolved is None or resolved.expires < time.monotonic():

@@ -18,6 +18,7 @@ import hmac
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, Request
@@ -28,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import apikeys, sessions
 from app.auth.principal import Principal
 from app.auth.tokens import csrf_token_for
+from app.auth.web import client_ip
 from app.db import database_or_503, get_engine, session_scope
 from app.errors import Forbidden, Unauthenticated
 from app.settings import get_settings
@@ -67,8 +69,10 @@ async def current_principal(request: Request) -> Principal | None:
     engine = getattr(request.app.state, "engine", None) or get_engine()
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credential.strip():
-        principal = await run_in_threadpool(_resolve, engine, apikeys.authenticate,
-                                            credential.strip())
+        principal = await run_in_threadpool(
+            _resolve, engine, partial(apikeys.authenticate, client_ip=client_ip(request)),
+            credential.strip(),
+        )
     else:
         token = request.cookies.get(get_settings().auth.cookie_name, "")
         principal = sessions.cached_principal(token) if token else None

@@ -3,7 +3,9 @@
 Passwords are hashed with argon2id (argon2-cffi defaults). ``login_max_failures`` wrong
 passwords in a row lock the account for ``login_lock_minutes``; the failure count is committed
 even though the request that carries the wrong password fails. An unknown username costs the
-same argon2 verification as a known one. Disabling an account ends its sessions.
+same argon2 verification as a known one, and a locked account gets the same 401 and message as
+an unknown username (the lock is not announced: that would tell the username exists).
+Disabling an account ends its sessions.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from app.auth import repository
 from app.auth.models import StaffUser
 from app.auth.principal import STAFF_ROLES, Principal
 from app.auth.tokens import utcnow
-from app.errors import Conflict, NotFound, RateLimited, Unauthenticated, ValidationFailed
+from app.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -93,25 +95,23 @@ def _record_failure(session: Session, username: str) -> None:
 
 
 def authenticate(session: Session, username: str, password: str) -> Principal:
-    """The staff principal for a correct password; 401 otherwise, 429 while locked."""
+    """The staff principal for a correct password; 401 otherwise. A locked account answers
+    exactly as an unknown username does (same status, message and argon2 cost; a correct
+    password does not open it before the lock ends), so the answer never tells that a username
+    exists."""
     user = repository.staff_user(session, username.strip())
     now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-        raise RateLimited(
-            f"staff user {user.username} is locked",
-            f"密码错误次数过多,账户已锁定,请{minutes}分钟后再试",
-            int((user.locked_until - now).total_seconds()) + 1,
-        )
+    locked = user is not None and user.locked_until is not None and user.locked_until > now
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
         correct = user is not None
     except (VerificationError, InvalidHashError):
         correct = False
-    if user is None or not correct or not user.enabled:
-        if user is not None and user.enabled:
+    if user is None or locked or not correct or not user.enabled:
+        if user is not None and user.enabled and not locked:
             _record_failure(session, user.username)
-        raise Unauthenticated("wrong username or password", WRONG_CREDENTIALS)
+        reason = "account locked" if locked else "wrong username or password"
+        raise Unauthenticated(f"staff sign-in refused: {reason}", WRONG_CREDENTIALS)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now

@@ -20,8 +20,14 @@ app = typer.Typer(
 @app.command("synth")
 def synth_city(
     out: Path = typer.Option(Path("var/city"), "--out", help="Directory to write datasets into."),
-    persons: int = typer.Option(10_000, help="Number of persons in the population registry."),
-    enterprises: int = typer.Option(1_000, help="Number of enterprises and individual businesses."),
+    persons: int = typer.Option(
+        10_000, min=0,
+        help="Number of persons in the population registry (at least the milestone cohort, "
+        "about 4,400, is always written; 0 writes only that cohort).",
+    ),
+    enterprises: int = typer.Option(
+        1_000, min=0, help="Number of enterprises and individual businesses (0: none)."
+    ),
     seed: int = typer.Option(1, help="Random seed: the same seed writes the same city."),
     as_of: datetime = typer.Option(
         synth.REFERENCE_DATE.isoformat(),

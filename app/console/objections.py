@@ -1,7 +1,9 @@
 """Objections (异议) for officers: the open objections to decisions, each with the holder's text
 (decrypted for the officer only; it may be personal), the grant's policy and amount, and a form
-that upholds (the grant is rejected) or dismisses (the public notice resumes) it through
-``eligibility.grants.review.resolve_objection``; the officer and note are recorded."""
+that resolves it through ``eligibility.grants.review.resolve_objection``: during a public notice
+upholding rejects the grant and dismissing resumes the notice; an objection at any other time
+has its outcome recorded (grant history, audit log) with the grant's state unchanged. The
+officer and note are recorded and the objector is told the outcome by SMS."""
 
 from __future__ import annotations
 

@@ -224,6 +224,13 @@ LEGACY_PAYMENT = DatasetSpec(
     ),
     "Payments already made by legacy systems, so nobody is paid twice.",
 )
+# The codes legacy systems pay benefits under (``legacy_payment.benefit_code``) and the bundled
+# policy that now pays each benefit. A policy names its legacy code in
+# ``benefit.details.legacy_benefit_code``; ledger rows are matched to legacy payments by that
+# code, so a code missing on either side means paying twice (tests/test_legacy_matching.py).
+LEGACY_BENEFIT_CODES: dict[str, str] = {
+    "longevity_allowance": "longevity-allowance",  # civil affairs' 高龄津贴 system
+}
 
 ENTERPRISE = DatasetSpec(
     "enterprise", "市场主体登记", (D.MARKET_REGULATION,), "enterprise", ("uscc",),

@@ -1,11 +1,11 @@
 """Hook registry: other domains react to grant changes and deaths inside the same transaction.
 
-Notifications register a ``GRANT_CHANGED`` hook to write outbox rows (granted, suspended,
-ended, tier changed, confirmation needed, notice started) and a ``SUBJECT_DIED`` hook to cancel
-pending messages; e-certificates register hooks to issue on ``granted`` and to revoke on death
-or end. Hooks receive the caller's session and a batch (sweeps fire thousands at once); they
-must only flush, never commit. A failing hook fails the whole unit of work, so nothing is half
-done.
+Notifications register a ``GRANT_CHANGED`` hook to write outbox rows (granted, suspended, ended,
+tier changed, confirmation needed, notice started), an ``OBJECTION_RESOLVED`` hook to tell the
+objector the outcome and a ``SUBJECT_DIED`` hook to cancel pending messages; e-certificates
+register hooks to issue on ``granted`` and to revoke on death or end. Hooks receive the caller's
+session and a batch (sweeps fire thousands at once); they must only flush, never commit. A
+failing hook fails the whole unit of work, so nothing is half done.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class Hook(StrEnum):
     GRANT_CHANGED = "grant_changed"  # payload: Sequence[GrantChange]
     SUBJECT_DIED = "subject_died"  # payload: Sequence[Death]
     PAYMENTS_BATCHED = "payments_batched"  # payload: Sequence[int] (payment ids)
+    OBJECTION_RESOLVED = "objection_resolved"  # payload: Sequence[ObjectionResolved]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,19 @@ class GrantChange:
     def recipient_key(self) -> str:
         """The person paid and told: the payee (a child's guardian), else the subject."""
         return self.payee_key or self.subject_key
+
+
+@dataclass(frozen=True)
+class ObjectionResolved:
+    """An officer's outcome on a beneficiary's objection (during a notice or at any time)."""
+
+    objection_id: int
+    grant_id: int
+    policy_id: str
+    subject_kind: str
+    recipient_key: str  # the objector: the payee (a child's guardian), else the subject
+    upheld: bool
+    resolved_on: date
 
 
 @dataclass(frozen=True)

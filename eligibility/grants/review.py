@@ -1,8 +1,9 @@
 """Grant transitions one at a time: officers' decisions on the review queue, public-notice
-objections (which pause the notice window), the beneficiary's confirmation, the end of a notice
-window, suspension (a death event) and resumption, and a citizen's refusal of automated
-decisions. Every change writes a ``grant_event`` with its time and reason and reaches the hooks;
-ledger effects are reconciled in the same unit of work.
+objections (which pause the notice window), officers' outcomes on objections to any decision,
+the beneficiary's confirmation, the end of a notice window, suspension (a death event) and
+resumption, and a citizen's refusal of automated decisions. Every change writes a
+``grant_event`` with its time and reason and reaches the hooks; ledger effects are reconciled in
+the same unit of work.
 
 Bulk changes driven by evaluation live in ``service``.
 """
@@ -18,7 +19,7 @@ from app.privacy import keyring
 from eligibility.grants import repository as repo
 from eligibility.grants.bulk import utcnow
 from eligibility.grants.context import SweepContext
-from eligibility.grants.hooks import GrantChange
+from eligibility.grants.hooks import GrantChange, Hook, ObjectionResolved, fire
 from eligibility.grants.lifecycle import (
     CLOSED_STATES,
     GrantState,
@@ -120,23 +121,48 @@ def file_objection(ctx: SweepContext, grant_id: int, text: str) -> Objection:
 
 
 def resolve_objection(ctx: SweepContext, objection_id: int, upheld: bool, note: str = "") -> Grant:
+    """An officer's outcome on an open objection, recorded on it (officer, date, note), written
+    to the grant's history and the audit log, and told to the objector (``OBJECTION_RESOLVED``).
+
+    During a public notice (the grant is ``objection_pending``) upholding rejects the grant and
+    dismissing resumes the notice. An objection to a decision at any other time (PIPL art. 24:
+    a human review on request) leaves the grant's state alone: the outcome is recorded as an
+    event of the grant in its current state; a decision found wrong is then corrected through
+    the ordinary paths (data correction and the next sweep, suspension, review)."""
     objection = ctx.session.get(Objection, objection_id, with_for_update=True)
     if objection is None or objection.status != "open":
         raise Conflict(f"objection {objection_id} is not open", "该异议不存在或已处理")
-    grant = _open_grant(ctx, objection.grant_id, GrantState.OBJECTION_PENDING)
+    grant = _open_grant(ctx, objection.grant_id)
     objection.status = "upheld" if upheld else "dismissed"
     objection.resolved_on = ctx.as_of
     objection.officer = ctx.actor
     objection.note = note
     ctx.session.add(objection)
-    if upheld:
+    if grant.state != GrantState.OBJECTION_PENDING.value:
+        _record_outcome(ctx, grant, f"objection_{objection.status}", note)
+    elif upheld:
         transition(ctx, grant, GrantState.REJECTED, "objection_upheld", note)
     else:
         grant.notice_ends_on = add_working_days(ctx.as_of, grant.notice_remaining_days or 0)
         transition(ctx, grant, GrantState.PUBLIC_NOTICE, "objection_dismissed",
                    f"notice resumes, ends {grant.notice_ends_on}")
+    fire(ctx.session, Hook.OBJECTION_RESOLVED, [ObjectionResolved(
+        objection.id or 0, grant.id or 0, grant.policy_id, grant.subject_kind,
+        grant.payee_key or grant.subject_key, upheld, ctx.as_of,
+    )])
     _finish(ctx)
     return grant
+
+
+def _record_outcome(ctx: SweepContext, grant: Grant, reason: str, note: str) -> None:
+    """A grant event without a state change (history and audit log only; no grant hooks)."""
+    event = GrantEvent(
+        grant_id=grant.id or 0, from_state=grant.state, to_state=grant.state, reason=reason,
+        detail=note, effective_date=ctx.as_of, actor=ctx.actor, decision_id=grant.decision_id,
+        at=utcnow(),
+    )
+    ctx.session.add(event)
+    ctx.audit.add_orm_event(event, grant.policy_id, grant.subject_key)
 
 
 def confirm(ctx: SweepContext, grant_id: int, accepted: bool) -> Grant:

@@ -62,3 +62,10 @@ class PaymentBatch(SQLModel, table=True):
     payment_count: int
     total_fen: int = Field(sa_type=BigInteger)
     created_at: datetime
+    # 1: payee by key only (batches made before bank accounts); 2: with the confirmed account.
+    format_version: int = 1
+    # Payments held out of the batch (still due, for a later batch): count, amount and, as
+    # JSON, reason -> [payments, amount_fen]. Stored so a re-run renders the same file.
+    held_count: int = 0
+    held_fen: int = Field(default=0, sa_type=BigInteger)
+    held_reasons: str = Field(default="{}", max_length=2000)

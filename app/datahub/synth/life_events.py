@@ -17,6 +17,7 @@ from app.datahub.catalog import (
     DEATH_RECORD,
     DISABILITY_CERTIFICATE,
     HUKOU_MOVE,
+    LEGACY_BENEFIT_CODES,
     LEGACY_PAYMENT,
     SOCIAL_ASSISTANCE,
     Department,
@@ -52,7 +53,8 @@ DISABILITY_TYPE_SHARES = {"physical": 0.29, "hearing": 0.24, "multiple": 0.17, "
 DISABILITY_TYPE_WEIGHTS = np.array([DISABILITY_TYPE_SHARES[t] for t in DISABILITY_TYPES])
 ASSISTANCE_KINDS = SOCIAL_ASSISTANCE.field("assistance_kind").values
 DIBAO, TEKUN, LOW_INCOME = (ASSISTANCE_KINDS.index(k) for k in ("dibao", "tekun", "low_income"))
-LONGEVITY_BENEFIT = "longevity_allowance"
+LONGEVITY_BENEFIT = "longevity_allowance"  # the legacy code (catalog.LEGACY_BENEFIT_CODES)
+assert LONGEVITY_BENEFIT in LEGACY_BENEFIT_CODES
 # Monthly longevity allowance in fen by age tier 70-79 / 80-89 / 90-99 / 100+ (legacy rates).
 LONGEVITY_TIERS_FEN = np.array([5_000, 10_000, 30_000, 50_000])
 LEGACY_MONTHS = 12
