@@ -41,9 +41,9 @@ class Counted:
         self.calls = 0
         original = apikeys.authenticate
 
-        def counting(*args: object) -> object:
+        def counting(*args: object, **kwargs: object) -> object:
             self.calls += 1
-            return original(*args)  # type: ignore[arg-type]
+            return original(*args, **kwargs)  # type: ignore[arg-type]
 
         monkeypatch.setattr(apikeys, "authenticate", counting)
 
