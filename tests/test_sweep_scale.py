@@ -5,6 +5,7 @@ parameter, never one parameter per row."""
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select, text
@@ -40,3 +41,44 @@ def test_closing_more_grants_than_a_statement_has_parameters(engine: Engine) -> 
         withdrawn = session.connection().execute(text(
             "SELECT count(*) FROM benefit_grant WHERE state = 'withdrawn'")).scalar_one()
     assert (still_open, withdrawn) == (0, MANY)
+
+
+def test_large_tables_are_sharded_by_the_planners_histogram(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above EXACT_BOUNDS_UP_TO subjects the boundaries come from the key's histogram (no
+    ``OFFSET`` scan of the key index per boundary); the ranges still cover every subject and
+    the shards are about even."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the planner's histogram is PostgreSQL's")
+    from sqlalchemy import event
+
+    from eligibility.sweeps import repository as sweeps_repo
+
+    monkeypatch.setattr(sweeps_repo, "EXACT_BOUNDS_UP_TO", 1_000)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO person (source_dept, as_of, row_hash, updated_at, subject_key, sex, "
+            "birth_date, region_code, status) SELECT 'public_security', DATE '2025-01-01', "
+            "'x', now(), md5(n::text), 'F', DATE '1950-01-01', '440604', 'active' "
+            "FROM generate_series(1, 20000) AS n"))
+        connection.execute(text("ANALYZE person"))
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with engine.connect() as connection:
+        event.listen(connection, "before_cursor_execute", record)
+        bounds = sweeps_repo.shard_boundaries(connection, "person", 8)
+        event.remove(connection, "before_cursor_execute", record)
+        sizes = []
+        for lo, hi in pairwise(bounds):
+            sizes.append(connection.execute(text(
+                "SELECT count(*) FROM person WHERE (CAST(:lo AS text) IS NULL OR "
+                "subject_key >= :lo) AND (CAST(:hi AS text) IS NULL OR subject_key < :hi)"),
+                {"lo": lo, "hi": hi}).scalar_one())
+    assert not any("OFFSET" in s.upper() for s in statements)
+    assert (bounds[0], bounds[-1], len(bounds)) == (None, None, 9)
+    assert sum(sizes) == 20_000
+    assert max(sizes) < 1.25 * 2_500 and min(sizes) > 0.75 * 2_500

@@ -89,7 +89,7 @@ def plan_sweep(
                     connection, kind, kind_policies, previous, as_of, run.id
                 )
             if keys is not None and not full_policies:  # only these subjects: split them
-                bounds = key_boundaries(sorted(keys), shards)
+                bounds = repo.key_boundaries(sorted(keys), shards)
             else:
                 bounds = repo.shard_boundaries(connection, kind, shards)
             for number, (lo, hi) in enumerate(pairwise(bounds)):
@@ -104,18 +104,6 @@ def plan_sweep(
         run.shard_count = count
         session.add(run)
         return run.id
-
-
-def key_boundaries(keys: Sequence[str], shards: int) -> list[str | None]:
-    """``shards + 1`` boundaries (first and last None) splitting sorted ``keys`` evenly; the
-    ranges still cover every key, so shard-wide work (ledgers, notices) misses no one."""
-    bounds: list[str | None] = [None]
-    for index in range(1, shards):
-        value = keys[len(keys) * index // shards] if keys else None
-        if value is not None and value != bounds[-1]:
-            bounds.append(value)
-    bounds.append(None)
-    return bounds
 
 
 def _incremental_scope(
