@@ -82,3 +82,39 @@ def test_large_tables_are_sharded_by_the_planners_histogram(
     assert (bounds[0], bounds[-1], len(bounds)) == (None, None, 9)
     assert sum(sizes) == 20_000
     assert max(sizes) < 1.25 * 2_500 and min(sizes) > 0.75 * 2_500
+
+
+def test_a_shard_worked_on_longer_than_its_lease_is_not_taken_over(engine: Engine) -> None:
+    """The lease is renewed while the shard is worked on: another worker cannot claim it after
+    the first lease length has passed; once work stops, the lease runs out as before."""
+    import time
+    import uuid
+
+    from eligibility.grants.bulk import utcnow
+    from eligibility.sweeps import repository as sweeps_repo
+    from eligibility.sweeps.models import SweepRun, SweepShard
+    from eligibility.sweeps.service import lease_kept
+
+    with Session(engine) as session:
+        run = SweepRun(mode="full", as_of=date(2025, 11, 4), status="running",
+                       data_watermark=utcnow(), started_at=utcnow())
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        shard = SweepShard(sweep_id=run.id, subject_kind="person", shard_no=0, status="pending")
+        session.add(shard)
+        session.commit()
+        shard_id = shard.id
+    assert shard_id is not None
+
+    def claim(token: str, lease: float) -> bool:
+        with engine.begin() as connection:
+            return sweeps_repo.claim_shard(connection, shard_id, token, utcnow(), lease)
+
+    mine = str(uuid.uuid4())
+    assert claim(mine, 1)
+    with lease_kept(engine, shard_id, mine, 1):
+        time.sleep(2.5)  # two and a half lease lengths of work
+        assert not claim(str(uuid.uuid4()), 1)
+    time.sleep(1.5)
+    assert claim(str(uuid.uuid4()), 1)  # no longer worked on: taken over once expired

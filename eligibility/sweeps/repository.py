@@ -254,6 +254,18 @@ def claim_shard(
     return bool(result.rowcount)
 
 
+def extend_lease(
+    connection: Connection, shard_id: int, token: str, now: datetime, lease_seconds: float
+) -> bool:
+    """Push the lease of a shard this worker still holds ``lease_seconds`` past ``now``."""
+    outcome = connection.execute(
+        update(SHARD)
+        .where(SHARD.c.id == shard_id, SHARD.c.lease_token == token, SHARD.c.status == "leased")
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    )
+    return bool(outcome.rowcount)
+
+
 def complete_shard(
     connection: Connection, shard_id: int, token: str, result: dict[str, Any], now: datetime
 ) -> bool:
