@@ -107,7 +107,7 @@ def test_a_shard_worked_on_longer_than_its_lease_is_not_taken_over(engine: Engin
         shard_id = shard.id
     assert shard_id is not None
 
-    def claim(token: str, lease: float) -> bool:
+    def claim(token: str, lease: int) -> bool:
         with engine.begin() as connection:
             return sweeps_repo.claim_shard(connection, shard_id, token, utcnow(), lease)
 
