@@ -118,3 +118,27 @@ def test_a_shard_worked_on_longer_than_its_lease_is_not_taken_over(engine: Engin
         assert not claim(str(uuid.uuid4()), 1)
     time.sleep(1.5)
     assert claim(str(uuid.uuid4()), 1)  # no longer worked on: taken over once expired
+
+
+def test_changed_rows_are_found_by_index_not_by_reading_every_table(engine: Engine) -> None:
+    """The incremental sweep's dirty detection (``updated_at > watermark``) reads the changed
+    rows through an index: a sequential scan of every dataset table took ~10 s for the person
+    table alone at 3M persons."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the plan checked is PostgreSQL's")
+    from app.datahub.models import DATASET_MODELS
+
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO person (source_dept, as_of, row_hash, updated_at, subject_key, sex, "
+            "birth_date, region_code, status) SELECT 'public_security', DATE '2025-01-01', "
+            "'x', now() - interval '1 day', md5(n::text), 'F', DATE '1950-01-01', '440604', "
+            "'active' FROM generate_series(1, 20000) AS n"))
+        connection.execute(text("ANALYZE person"))
+        plan = "\n".join(row[0] for row in connection.execute(text(
+            "EXPLAIN SELECT subject_key FROM person WHERE updated_at > now() - interval '1 hour'"
+        )))
+        indexed = {row[0] for row in connection.execute(text(
+            "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%(updated_at)'"))}
+    assert "Seq Scan" not in plan, plan
+    assert indexed >= {model.__tablename__ for model in DATASET_MODELS.values()}
