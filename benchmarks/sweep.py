@@ -87,6 +87,14 @@ def peak_memory_mb() -> float:
     return max([own, *(WORKERS.peak_memory_mb() if WORKERS else [])])
 
 
+def peak_memory_text() -> str:
+    """Peak RSS of this process and of each worker (the figure issue 4 bounds per process)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = WORKERS.peak_memory_mb() if WORKERS else []
+    text = f"peak memory: client {own:,.0f} MB"
+    return text + (f", workers {', '.join(f'{w:,.0f}' for w in workers)} MB" if workers else "")
+
+
 def create_database(admin_url: str, name: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -225,7 +233,7 @@ def timed(label: str, function, *args, **kwargs):
     client = client_cpu_seconds() - client
     server = server_cpu_used(backends, server_cpu_seconds(database))
     print(f"{label}: {seconds:.1f} s (CPU: client {client:.1f} s, PostgreSQL {server:.1f} s; "
-          f"peak memory {peak_memory_mb():,.0f} MB, load average {load_average()})", flush=True)
+          f"{peak_memory_text()}; load average {load_average()})", flush=True)
     return value, seconds
 
 
@@ -338,6 +346,10 @@ def main() -> None:
             migrations.upgrade(city_url)
             timed("build city (generate, import)", load_synth, city_url, args.persons,
                   args.enterprises, as_of)
+            engine_for(city_url).dispose()
+        else:  # a template built before the latest migrations: bring it up to date once
+            city_url = args.admin_url.rsplit("/", 1)[0] + f"/{template}"
+            timed("migrate city template", migrations.upgrade, city_url)
             engine_for(city_url).dispose()
         if args.build_only:
             return
