@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from eligibility.grants import repository as repo
@@ -18,6 +18,15 @@ from eligibility.grants.service import close_grants
 from tests.support.evaluator import LONGEVITY
 
 MANY = 66_000  # more than one statement's parameters
+
+
+def _insert_persons(connection: Connection, count: int) -> None:
+    """``count`` registry rows with random-looking keys, loaded a day ago."""
+    connection.execute(text(
+        "INSERT INTO person (source_dept, as_of, row_hash, updated_at, subject_key, sex, "
+        "birth_date, region_code, status) SELECT 'public_security', DATE '2025-01-01', 'x', "
+        "now() - interval '1 day', md5(n::text), 'F', DATE '1950-01-01', '440604', 'active' "
+        "FROM generate_series(1, :count) AS n"), {"count": count})
 
 
 def test_closing_more_grants_than_a_statement_has_parameters(engine: Engine) -> None:
@@ -57,11 +66,7 @@ def test_large_tables_are_sharded_by_the_planners_histogram(
 
     monkeypatch.setattr(sweeps_repo, "EXACT_BOUNDS_UP_TO", 1_000)
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO person (source_dept, as_of, row_hash, updated_at, subject_key, sex, "
-            "birth_date, region_code, status) SELECT 'public_security', DATE '2025-01-01', "
-            "'x', now(), md5(n::text), 'F', DATE '1950-01-01', '440604', 'active' "
-            "FROM generate_series(1, 20000) AS n"))
+        _insert_persons(connection, 20_000)
         connection.execute(text("ANALYZE person"))
     statements: list[str] = []
 
@@ -129,11 +134,7 @@ def test_changed_rows_are_found_by_index_not_by_reading_every_table(engine: Engi
     from app.datahub.models import DATASET_MODELS
 
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO person (source_dept, as_of, row_hash, updated_at, subject_key, sex, "
-            "birth_date, region_code, status) SELECT 'public_security', DATE '2025-01-01', "
-            "'x', now() - interval '1 day', md5(n::text), 'F', DATE '1950-01-01', '440604', "
-            "'active' FROM generate_series(1, 20000) AS n"))
+        _insert_persons(connection, 20_000)
         connection.execute(text("ANALYZE person"))
         plan = "\n".join(row[0] for row in connection.execute(text(
             "EXPLAIN SELECT subject_key FROM person WHERE updated_at > now() - interval '1 hour'"
