@@ -33,7 +33,9 @@ import resource
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +76,8 @@ def parse() -> argparse.Namespace:
                         help="broker for --workers")
     parser.add_argument("--rebuild-city", action="store_true",
                         help="build the city template again even if it exists")
+    parser.add_argument("--build-only", action="store_true",
+                        help="with --data synth: build the city template, then stop")
     return parser.parse_args()
 
 
@@ -81,6 +85,14 @@ def peak_memory_mb() -> float:
     """Peak RSS of this process, or of the largest worker with --workers."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return max([own, *(WORKERS.peak_memory_mb() if WORKERS else [])])
+
+
+def peak_memory_text() -> str:
+    """Peak RSS of this process and of each worker (the figure issue 4 bounds per process)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = WORKERS.peak_memory_mb() if WORKERS else []
+    text = f"peak memory: client {own:,.0f} MB"
+    return text + (f", workers {', '.join(f'{w:,.0f}' for w in workers)} MB" if workers else "")
 
 
 def create_database(admin_url: str, name: str) -> str:
@@ -149,35 +161,46 @@ def city_dir(persons: int, enterprises: int) -> Path:
     return home / f"bench-city-{persons}-{enterprises}"
 
 
-def load_synth(url: str, persons: int, enterprises: int, as_of: date) -> list[str]:
-    """Generate the synthetic city, import it, and date every row a day back (loaded before any
-    sweep, so the incremental sweep sees only what the benchmark changes)."""
+class _DayBefore(datetime):
+    """The importer's clock, a day back: rows are stamped as loaded yesterday."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) - timedelta(days=1)
+
+
+def load_synth(url: str, persons: int, enterprises: int, as_of: date) -> None:
+    """Generate the synthetic city and import it as if yesterday (loaded before any sweep, so
+    the incremental sweep sees only what the benchmark changes). The importer's clock is set a
+    day back rather than every row updated afterwards: at 10M persons that UPDATE rewrote every
+    table of the city (tens of millions of rows, twice the disk until a VACUUM FULL)."""
     from app.datahub import service, synth
-    from app.datahub.models import DATASET_MODELS
     from app.db import engine_for
 
     city = city_dir(persons, enterprises)
-    synth.generate_city(city, persons=persons, enterprises=enterprises, seed=1, as_of=as_of)
-    service.import_path(engine_for(url), city)
-    with psycopg.connect(url) as connection:
-        for model in DATASET_MODELS.values():
-            connection.execute(f'UPDATE "{model.__tablename__}" '
-                               "SET updated_at = updated_at - interval '1 day'")
-        connection.commit()
+    if not (city / "_manifest.json").exists():  # written last: the city is complete
+        synth.generate_city(city, persons=persons, enterprises=enterprises, seed=1, as_of=as_of)
+    service.datetime = _DayBefore  # type: ignore[misc]
+    try:
+        service.import_path(engine_for(url), city)
+    finally:
+        service.datetime = datetime  # type: ignore[misc]
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")
-    return city_ids(persons, enterprises)
 
 
-def city_ids(persons: int, enterprises: int) -> list[str]:
-    """ID numbers of the city's active residents (for death events), from its registry file."""
+def city_ids(persons: int, enterprises: int) -> Iterator[str]:
+    """ID numbers of the city's active residents (for death events), read lazily from its
+    registry file: at 10M persons a list of them all would be the client's largest object."""
     import csv
 
     registry = city_dir(persons, enterprises) / "person.csv"
     if not registry.exists():
-        return []
+        return
     with registry.open(newline="", encoding="utf-8") as handle:
-        return [row["id_number"] for row in csv.DictReader(handle) if row["status"] == "active"]
+        for row in csv.DictReader(handle):
+            if row["status"] == "active":
+                yield row["id_number"]
 
 
 def clone_database(admin_url: str, template: str, name: str) -> str:
@@ -210,7 +233,7 @@ def timed(label: str, function, *args, **kwargs):
     client = client_cpu_seconds() - client
     server = server_cpu_used(backends, server_cpu_seconds(database))
     print(f"{label}: {seconds:.1f} s (CPU: client {client:.1f} s, PostgreSQL {server:.1f} s; "
-          f"peak memory {peak_memory_mb():,.0f} MB, load average {load_average()})", flush=True)
+          f"{peak_memory_text()}; load average {load_average()})", flush=True)
     return value, seconds
 
 
@@ -225,13 +248,34 @@ def touch_one_percent(url: str) -> int:
     return changed
 
 
-def death_events(engine, ids: list[str], granted_keys: set[str], count: int, rate: float,
-                 consumers: int, as_of: date) -> list[float]:
+def granted_ids(engine, ids: Iterable[str], count: int) -> list[str]:
+    """The first ``count`` of ``ids`` holding a granted person benefit, looked up in batches
+    (one array parameter each) so that neither the registry nor the grants are held whole."""
+    from sqlalchemy import text
+
     from app.privacy import keyring
-    from eligibility.events.service import ingest_lines
 
     ring = keyring()
-    chosen = [i for i in ids if ring.subject_key(i) in granted_keys][:count]
+    chosen: list[str] = []
+    numbers = iter(ids)
+    with engine.connect() as connection:
+        while len(chosen) < count:
+            batch = list(islice(numbers, 10_000))
+            if not batch:
+                break
+            keys = {ring.subject_key(number): number for number in batch}
+            held = {row[0] for row in connection.execute(text(
+                "SELECT DISTINCT subject_key FROM benefit_grant WHERE state = 'granted' "
+                "AND subject_kind = 'person' AND subject_key = ANY(:keys)"),
+                {"keys": list(keys)})}
+            chosen.extend(number for key, number in keys.items() if key in held)
+    return chosen[:count]
+
+
+def death_events(engine, chosen: list[str], count: int, rate: float, consumers: int,
+                 as_of: date) -> list[float]:
+    from eligibility.events.service import ingest_lines
+
     arrivals: queue.Queue[tuple[float, str] | None] = queue.Queue()
     latencies: list[float] = []
     lock = threading.Lock()
@@ -303,6 +347,12 @@ def main() -> None:
             timed("build city (generate, import)", load_synth, city_url, args.persons,
                   args.enterprises, as_of)
             engine_for(city_url).dispose()
+        else:  # a template built before the latest migrations: bring it up to date once
+            city_url = args.admin_url.rsplit("/", 1)[0] + f"/{template}"
+            timed("migrate city template", migrations.upgrade, city_url)
+            engine_for(city_url).dispose()
+        if args.build_only:
+            return
         url, _ = timed(f"clone city {template}", clone_database, args.admin_url, template,
                        args.database)
         migrations.upgrade(url)
@@ -334,7 +384,7 @@ def main() -> None:
             admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
 
 
-def sweeps(args: argparse.Namespace, url: str, engine, as_of: date, ids: list[str],
+def sweeps(args: argparse.Namespace, url: str, engine, as_of: date, ids: Iterable[str],
            distributed: bool) -> None:
     from sqlalchemy import text
 
@@ -355,13 +405,10 @@ def sweeps(args: argparse.Namespace, url: str, engine, as_of: date, ids: list[st
     print(f"  {json.dumps(report.counts, sort_keys=True)}")
 
     latencies: list[float] = []
-    if ids and args.events:
-        with engine.connect() as connection:
-            granted = {row[0] for row in connection.execute(text(
-                "SELECT DISTINCT subject_key FROM benefit_grant WHERE state = 'granted' "
-                "AND subject_kind = 'person'"))}
+    chosen = granted_ids(engine, ids, args.events) if args.events else []
+    if chosen:
         latencies, seconds = timed(
-            f"death events at {args.rate:.0f}/s", death_events, engine, ids, granted,
+            f"death events at {args.rate:.0f}/s", death_events, engine, chosen,
             args.events, args.rate, args.consumers, as_of,
         )
         if latencies:

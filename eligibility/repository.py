@@ -153,20 +153,30 @@ def _in_range(columns: Sequence[str], lo: str | None, hi: str | None) -> tuple[s
 
 
 def load_key_range(engine: Engine, kind: str, lo: str | None, hi: str | None) -> SubjectData | None:
-    """Frames of the subjects whose key is in [lo, hi), read by key range on PostgreSQL (each
-    related row through its own key columns), so a shard reads only its part of the data.
-    ``None`` where that does not apply (SQLite, or a relation not keyed by the subject key)."""
+    """Frames of the subjects whose key is in [lo, hi), read by key range on PostgreSQL, so a
+    shard reads only its part of the data: the base rows by their key; each related row through
+    its own key columns where the relation is keyed by the subject key, else (a child's mother,
+    father, own registry row) by the values the shard's base rows hold, in one array-parameter
+    COPY per column. ``None`` on SQLite. Reading those relations whole instead put the entire
+    person table into every child shard's process (10M rows at 10M persons)."""
     v = view(kind)
-    keyed = all(r.subject_column == v.key for r in v.relations.values())
-    if engine.dialect.name != "postgresql" or not keyed:
+    if engine.dialect.name != "postgresql":
         return None
-    frames = {v.base: _load_copy(engine, v.base, v.key, _in_range([v.key], lo, hi))}
+    base = _load_copy(engine, v.base, v.key, _in_range([v.key], lo, hi))
+    frames = {v.base: base}
     for relation in v.relations.values():
-        part = _load_copy(engine, relation.dataset, None,
-                          _in_range(relation.related_columns, lo, hi))
+        if relation.subject_column == v.key:
+            parts = [_load_copy(engine, relation.dataset, None,
+                                _in_range(relation.related_columns, lo, hi))]
+        else:
+            wanted = base.get_column(relation.subject_column).drop_nulls().unique().to_list()
+            parts = [_load_keys(engine, relation.dataset, column, wanted)
+                     for column in relation.related_columns]
         if relation.dataset in frames and relation.dataset != v.base:
-            part = pl.concat([frames[relation.dataset], part]).unique(maintain_order=True)
-        frames[relation.dataset] = part
+            parts.insert(0, frames[relation.dataset])
+        frames[relation.dataset] = (
+            parts[0] if len(parts) == 1 else pl.concat(parts).unique(maintain_order=True)
+        )
     return SubjectData(kind, frames)
 
 

@@ -22,7 +22,7 @@ class DatasetRow(SQLModel):
     pii: str | None = Field(default=None, sa_type=Text)
     row_hash: str = Field(max_length=32)
     batch_id: int | None = Field(default=None)
-    updated_at: datetime
+    updated_at: datetime = Field(index=True)  # the incremental sweep's "changed since"
 
 
 def _money() -> int:

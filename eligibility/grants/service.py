@@ -22,7 +22,7 @@ import polars as pl
 from sqlalchemy import bindparam, update
 
 from eligibility.grants import repository as repo
-from eligibility.grants.bulk import allocate_ids, insert_rows, utcnow
+from eligibility.grants.bulk import allocate_ids, insert_rows, utcnow, where_in
 from eligibility.grants.context import SweepContext
 from eligibility.grants.creation import create_grants
 from eligibility.grants.decisions import write_decisions
@@ -264,12 +264,13 @@ def close_grants(
         ),
         updates,
     )
-    connection.execute(
-        update(REVIEW_ITEM).where(
-            REVIEW_ITEM.c.grant_id.in_([u["grant_id"] for u in updates]),
-            REVIEW_ITEM.c.status == "open",
-        ).values(status="void", decided_at=now, note="grant closed: no longer eligible")
-    )
+    # One array parameter per 200,000 grants: an IN list would render one parameter per
+    # grant, and PostgreSQL refuses more than 65,535 (a policy ending at 10M persons).
+    for condition in where_in(connection, REVIEW_ITEM.c.grant_id, [u["grant_id"] for u in updates]):
+        connection.execute(
+            update(REVIEW_ITEM).where(condition, REVIEW_ITEM.c.status == "open")
+            .values(status="void", decided_at=now, note="grant closed: no longer eligible")
+        )
     insert_events(ctx, policy, events)
 
 

@@ -57,17 +57,67 @@ def _table(name: str) -> Table:
     return DATASET_MODELS[name].__table__  # type: ignore[attr-defined]
 
 
+EXACT_BOUNDS_UP_TO = 200_000  # subjects; above, boundaries come from the planner's histogram
+
+
 def shard_boundaries(connection: Connection, kind: str, shards: int) -> list[str | None]:
-    """``shards + 1`` boundaries (first and last None) splitting the subjects evenly."""
+    """``shards + 1`` boundaries (first and last None) splitting the subjects evenly: exact
+    quantiles (one ``OFFSET`` query each) for a small table; on PostgreSQL for a large one
+    (by the planner's row estimate), the key column's equi-depth histogram from ``ANALYZE``
+    (101 bounds by default: shards even to about 1 % of the table). ``OFFSET`` reads the key
+    index up to each boundary, 7.5 × the table for 16 shards: about 45 s of a loaded server at
+    10M persons before any shard starts. Boundaries need not be exact: the ranges cover every
+    key whatever they are; only the shards' sizes vary a little."""
     table_name, column_name = SUBJECT_TABLES[kind]
+    if shards > 1 and connection.dialect.name == "postgresql":
+        bounds = _histogram_boundaries(connection, table_name, column_name, shards)
+        if bounds is not None:
+            return bounds
     column = _table(table_name).c[column_name]
     total = connection.execute(select(func.count()).select_from(_table(table_name))).scalar_one()
-    bounds: list[str | None] = [None]
+    bounds = [None]
     for index in range(1, shards):
         offset = total * index // shards
         value = connection.execute(
             select(column).order_by(column).offset(offset).limit(1)
         ).scalar()
+        if value is not None and value != bounds[-1]:
+            bounds.append(value)
+    bounds.append(None)
+    return bounds
+
+
+def _histogram_boundaries(
+    connection: Connection, table_name: str, column_name: str, shards: int
+) -> list[str | None] | None:
+    """Boundaries from the planner's histogram of a large table's key; None if the table is
+    small (by ``reltuples``), not analysed, or its histogram too coarse for ``shards``."""
+    row = connection.execute(text(
+        "SELECT c.reltuples, s.histogram_bounds::text::text[] FROM pg_class c "
+        "LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = c.relname "
+        "AND s.attname = :column WHERE c.oid = CAST(:table AS regclass)"
+    ), {"table": table_name, "column": column_name}).first()
+    if row is None or (row[0] or 0) <= EXACT_BOUNDS_UP_TO or not row[1]:
+        return None
+    histogram: list[str] = row[1]
+    if len(histogram) < 4 * shards:
+        return None
+    last = len(histogram) - 1
+    bounds: list[str | None] = [None]
+    for index in range(1, shards):
+        value = histogram[round(last * index / shards)]
+        if value != bounds[-1]:
+            bounds.append(value)
+    bounds.append(None)
+    return bounds
+
+
+def key_boundaries(keys: Sequence[str], shards: int) -> list[str | None]:
+    """``shards + 1`` boundaries (first and last None) splitting sorted ``keys`` evenly; the
+    ranges still cover every key, so shard-wide work (ledgers, notices) misses no one."""
+    bounds: list[str | None] = [None]
+    for index in range(1, shards):
+        value = keys[len(keys) * index // shards] if keys else None
         if value is not None and value != bounds[-1]:
             bounds.append(value)
     bounds.append(None)
@@ -202,6 +252,18 @@ def claim_shard(
         )
     )
     return bool(result.rowcount)
+
+
+def extend_lease(
+    connection: Connection, shard_id: int, token: str, now: datetime, lease_seconds: float
+) -> bool:
+    """Push the lease of a shard this worker still holds ``lease_seconds`` past ``now``."""
+    outcome = connection.execute(
+        update(SHARD)
+        .where(SHARD.c.id == shard_id, SHARD.c.lease_token == token, SHARD.c.status == "leased")
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    )
+    return bool(outcome.rowcount)
 
 
 def complete_shard(

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from stdnum.cn import ric
 
-from app.datahub.models import DeathRecord, Enterprise, Person, UiContribution
+from app.datahub.models import BirthCertificate, DeathRecord, Enterprise, Person, UiContribution
 from app.errors import ValidationFailed
 from app.privacy import keyring
 from app.settings import get_settings
@@ -181,3 +181,33 @@ def test_explain_by_id_number(engine: Engine) -> None:
     assert ids[1] not in str(near_miss.to_dict())  # pseudonymous key only
     with pytest.raises(ValidationFailed):
         service.explain_subject(engine, policy, "440604195503011230", AS_OF)
+
+
+def test_child_shard_reads_only_its_guardians(engine: Engine) -> None:
+    """A child shard's key range loads its certificates and, through their mother/father/child
+    keys, only those persons: not the whole person table (at 10M persons that was 10M rows in
+    every child shard's process), and the same frames as restricting the full load."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("key-range loads are PostgreSQL's (SQLite loads everything)")
+
+    populate(engine)
+    ring = keyring()
+    mothers = [ring.subject_key(id_number(date(1990, 1, 1), n)) for n in range(1, 5)]
+    with Session(engine) as session:
+        for n, mother in enumerate(mothers):
+            session.add(Person(subject_key=mother, sex="F", birth_date=date(1990, 1, 1),
+                               region_code="440604", status="active", **common("public_security")))
+            session.add(BirthCertificate(
+                certificate_no=f"B2024-{n}", child_key=None, child_sex="M",
+                birth_date=date(2024, 5, 1), birth_region="440604", mother_key=mother,
+                father_key=None, **common("health")))
+        session.commit()
+    found = repository.load_key_range(engine, "child", "B2024-1", "B2024-3")
+    assert found is not None
+    assert found.base.get_column("certificate_no").to_list() == ["B2024-1", "B2024-2"]
+    assert sorted(found.frame("person").get_column("subject_key").to_list()) == sorted(
+        mothers[1:3])
+    full = repository.load_subject_data(engine, "child")
+    expected = restrict(full, ["B2024-1", "B2024-2"])
+    assert found.frame("person").sort("subject_key").equals(
+        expected.frame("person").sort("subject_key"))
