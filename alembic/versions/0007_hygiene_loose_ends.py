@@ -9,7 +9,7 @@ policy id, which matches no legacy payment; they take the code the legacy system
 the ledger's later periods are matched against what the legacy system already paid.
 
 Revision ID: 0007_hygiene
-Revises: 0006_sweep
+Revises: 0007_webpush
 Create Date: 2026-11-22 21:55:00
 """
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0007_scale10m"
-down_revision: str | None = "0007_hygiene"
+down_revision: str | None = "0006_sweep"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ key, the content's SHA-256, the import batch its rows were written with, counts 
 errors. A re-sent batch is answered from it; a different batch under the same id is refused.
 
 Revision ID: 0007_webpush
-Revises: 0006_sweep
+Revises: 0007_scale10m
 Create Date: 2026-11-22 22:05:00
 """
 
@@ -17,7 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007_webpush"
-down_revision: str | None = "0006_sweep"
+down_revision: str | None = "0007_scale10m"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
