@@ -181,8 +181,19 @@ class Connections:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def get(self, path: str, cookie: str) -> tuple[int, bytes]:
-        reader, writer = self.idle.pop() if self.idle else \
-            await asyncio.open_connection("127.0.0.1", self.port)
+        """One request; a kept-alive connection the server has meanwhile closed (uvicorn closes
+        idle ones after 5 s) is retried once on a new connection, as HTTP clients do."""
+        if self.idle:
+            try:
+                return await self._send(self.idle.pop(), path, cookie)
+            except (OSError, asyncio.IncompleteReadError, IndexError):
+                pass
+        return await self._send(await asyncio.open_connection("127.0.0.1", self.port),
+                                path, cookie)
+
+    async def _send(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+                    path: str, cookie: str) -> tuple[int, bytes]:
+        reader, writer = connection
         writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
                      "Accept: application/json\r\n\r\n".encode())
         status = int((await reader.readline()).split()[1])
@@ -192,7 +203,7 @@ class Connections:
             if name.lower() == "content-length":
                 length = int(value)
         body = await reader.readexactly(length)
-        self.idle.append((reader, writer))
+        self.idle.append(connection)
         return status, body
 
 
