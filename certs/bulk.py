@@ -93,7 +93,7 @@ def _rows_of_department(
     session: Session, department: str, requests: list[IssueRequest], now: datetime
 ) -> Iterator[tuple[dict[str, Any], str]]:
     """Rows ready to insert, each with the SHA-256 of its signed payload (for the audit log)."""
-    from certs.service import SUBJECT_KEY_TYPE, payload_of
+    from certs.service import SUBJECT_KEY_TYPE, payload_of_row
 
     issuer = repository.get_issuer_by_department(session, department)
     if issuer is None:
@@ -115,20 +115,20 @@ def _rows_of_department(
         index = first + offset
         serial = f"{index + 1:010d}"
         holder = request.holder_name.strip()
-        cert = Certificate(
-            cert_id=str(CertificateIdentifier(info.code, code, serial)),
-            cert_type=request.cert_type.value, type_code=info.code, type_name=info.name,
-            cert_number=f"{info.code[-4:]}{serial}", issued_on=request.issued_on,
-            issuer_code=code, issuer_name=name, valid_from=request.valid_from,
-            valid_to=request.valid_to, subject_key=request.subject_key,
-            subject_key_type=SUBJECT_KEY_TYPE, holder_masked=mask_name(holder),
-            pii=ring.encrypt_json({"holder_name": holder}), status=CertStatus.VALID.value,
-            status_index=index, idempotency_key=request.idempotency_key,
-            grant_ref=request.grant_ref, key_id=key_id, signature="",
-            created_at=now, updated_at=now,
-        )
-        body = signing.canonical_json(payload_of(cert))
-        row = cert.model_dump(exclude={"id", "status_reason"})
+        row: dict[str, Any] = {
+            "cert_id": str(CertificateIdentifier(info.code, code, serial)),
+            "cert_type": request.cert_type.value, "type_code": info.code,
+            "type_name": info.name, "cert_number": f"{info.code[-4:]}{serial}",
+            "issued_on": request.issued_on, "issuer_code": code, "issuer_name": name,
+            "valid_from": request.valid_from, "valid_to": request.valid_to,
+            "subject_key": request.subject_key, "subject_key_type": SUBJECT_KEY_TYPE,
+            "holder_masked": mask_name(holder),
+            "pii": ring.encrypt_json({"holder_name": holder}),
+            "status": CertStatus.VALID.value, "status_index": index,
+            "idempotency_key": request.idempotency_key, "grant_ref": request.grant_ref,
+            "key_id": key_id, "signature": "", "created_at": now, "updated_at": now,
+        }
+        body = signing.canonical_json(payload_of_row(row))
         row["signature"] = signing.b64url(sign(body))
         yield row, hashlib.sha256(body).hexdigest()
 

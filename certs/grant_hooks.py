@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from app.datahub.models import Person
@@ -52,6 +53,16 @@ def _holder_names(session: Session, subject_keys: set[str]) -> dict[str, str]:
 
 
 def _ensure_signing_key(session: Session, department: str) -> None:
+    """The department's issuer and an active key, made on first use. Shards of a first sweep
+    reach this at the same moment: on PostgreSQL the maker holds a transaction-level advisory
+    lock per department (taken in sorted order by the caller) and the others, once it commits,
+    find what it made instead of failing on the issuer's unique code or adding a second key."""
+    issuer = repository.get_issuer_by_department(session, department)
+    if issuer is not None and repository.active_key(session, issuer.code) is not None:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                        {"name": f"cert-issuer:{department}"})
     issuer = ensure_issuer(session, department)
     if repository.active_key(session, issuer.code) is None:
         generate_department_key(session, department)
