@@ -116,8 +116,8 @@ def insert_new_certificates(session: Session, rows: list[dict[str, Any]]) -> set
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor:  # type: ignore[union-attr]
         # The columns only (no NOT NULL id, no default drawing on the id sequence).
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS certificate_batch ON COMMIT DELETE ROWS "
-                       f"AS SELECT {names} FROM certificate WITH NO DATA")
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS certificate_batch ON COMMIT DELETE ROWS "
+                       "AS SELECT * FROM certificate WITH NO DATA")
         with cursor.copy(f"COPY certificate_batch ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[column] for column in columns])
