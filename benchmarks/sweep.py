@@ -74,6 +74,8 @@ def parse() -> argparse.Namespace:
                         "e-certificate hooks, as production workers do (not counted by default)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5",
                         help="broker for --workers")
+    parser.add_argument("--full-only", action="store_true",
+                        help="stop after the full sweep (no incremental sweep, no deaths)")
     parser.add_argument("--rebuild-city", action="store_true",
                         help="build the city template again even if it exists")
     parser.add_argument("--build-only", action="store_true",
@@ -395,8 +397,16 @@ def sweeps(args: argparse.Namespace, url: str, engine, as_of: date, ids: Iterabl
     print(f"  {json.dumps(report.counts, sort_keys=True)}")
     with engine.connect() as connection:
         held = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("decision", "benefit_grant", "grant_event", "payment", "audit_entry")}
+                for t in ("decision", "benefit_grant", "grant_event", "payment", "audit_entry",
+                          "certificate", "notification")}
     print(f"  persisted: {held}")
+    if held["certificate"]:
+        print(f"  e-certificates issued: {held['certificate']:,} "
+              f"({held['certificate'] / full_seconds:,.0f}/s of the full sweep's wall time)")
+    if args.full_only:
+        print(f"\nsummary\n  full sweep          {full_seconds:8.1f} s\n"
+              f"  load average        {load_average()}")
+        return
 
     changed = touch_one_percent(url)
     report, incremental_seconds = timed(f"incremental sweep ({changed:,} persons changed)",

@@ -1,10 +1,11 @@
 """Glue between the grant pipeline and e-certificates.
 
 A grant of an e-certificate or voucher benefit becomes a signed certificate in the same
-transaction (idempotent per grant, so a re-run sweep issues nothing twice); a death revokes
-every live certificate of that person at once. The issuing department gets a signing key on
-its first issuance when it has none (the embedded default; in production keys are made with
-``mianshen certs keygen``). :func:`install` registers both hooks.
+transaction (idempotent per grant, so a re-run sweep issues nothing twice), a sweep's batch
+of grants issued together (``certs.bulk``: a few statements per batch, not per certificate);
+a death revokes every live certificate of that person at once. The issuing department gets a
+signing key on its first issuance when it has none (the embedded default; in production keys
+are made with ``mianshen certs keygen``). :func:`install` registers both hooks.
 """
 
 from __future__ import annotations
@@ -12,18 +13,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from app.datahub.models import Person
 from app.privacy import keyring
 from certs import repository
+from certs.bulk import IssueRequest, issue_many
 from certs.models import CERT_TYPES, CertType
-from certs.service import (
-    ensure_issuer,
-    generate_department_key,
-    issue_certificate,
-    revoke_for_subjects,
-)
+from certs.service import ensure_issuer, generate_department_key, revoke_for_subjects
 from eligibility.grants.hooks import Death, GrantChange, Hook, register
 
 log = logging.getLogger(__name__)
@@ -55,6 +53,16 @@ def _holder_names(session: Session, subject_keys: set[str]) -> dict[str, str]:
 
 
 def _ensure_signing_key(session: Session, department: str) -> None:
+    """The department's issuer and an active key, made on first use. Shards of a first sweep
+    reach this at the same moment: on PostgreSQL the maker holds a transaction-level advisory
+    lock per department (taken in sorted order by the caller) and the others, once it commits,
+    find what it made instead of failing on the issuer's unique code or adding a second key."""
+    issuer = repository.get_issuer_by_department(session, department)
+    if issuer is not None and repository.active_key(session, issuer.code) is not None:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                        {"name": f"cert-issuer:{department}"})
     issuer = ensure_issuer(session, department)
     if repository.active_key(session, issuer.code) is None:
         generate_department_key(session, department)
@@ -71,25 +79,21 @@ def on_grant_changed(session: Session, changes: Sequence[GrantChange]) -> None:
     if not wanted:
         return
     names = _holder_names(session, {c.subject_key for c in wanted})
-    issued = 0
+    requests = []
     for change in wanted:
         cert_type = CERTIFICATE_POLICIES[change.policy_id]
-        department = CERT_TYPES[cert_type].department
         if not names.get(change.subject_key):
             continue  # no name held: the review queue handles these, no certificate is minted
-        _ensure_signing_key(session, department)
-        issue_certificate(
-            session,
-            cert_type,
-            change.subject_key,
-            names[change.subject_key],
-            department,
-            valid_from=change.effective_date,
-            valid_to=None,
-            grant_ref=f"grant-{change.grant_id}",
+        requests.append(IssueRequest(
+            cert_type=cert_type, subject_key=change.subject_key,
+            holder_name=names[change.subject_key],
+            department=CERT_TYPES[cert_type].department, valid_from=change.effective_date,
+            valid_to=None, grant_ref=f"grant-{change.grant_id}",
             issued_on=change.effective_date,
-        )
-        issued += 1
+        ))
+    for department in sorted({r.department for r in requests}):
+        _ensure_signing_key(session, department)  # once per department and batch
+    issued = issue_many(session, requests)
     log.info("grant changes issued %d e-certificates", issued)
 
 

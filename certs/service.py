@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -113,6 +113,25 @@ def published_issuers(session: Session) -> list[PublishedIssuer]:
 
 
 # --- issuance and status ----------------------------------------------------------------------
+
+
+def payload_of_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`payload_of` of a certificate row not (yet) loaded as an object (bulk issuance)."""
+    return {
+        "v": 1,
+        "id": row["cert_id"],
+        "typeCode": row["type_code"],
+        "typeName": row["type_name"],
+        "number": row["cert_number"],
+        "issuedOn": row["issued_on"].isoformat(),
+        "issuerCode": row["issuer_code"],
+        "issuerName": row["issuer_name"],
+        "validFrom": row["valid_from"].isoformat(),
+        "validTo": row["valid_to"].isoformat() if row["valid_to"] else None,
+        "holder": row["holder_masked"],
+        "holderCodeType": row["subject_key_type"],
+        "statusIndex": row["status_index"],
+    }
 
 
 def payload_of(cert: Certificate) -> dict[str, Any]:

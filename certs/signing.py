@@ -17,6 +17,7 @@ import base64
 import enum
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -101,15 +102,23 @@ def generate_key(algorithm: Algorithm = Algorithm.ED25519) -> GeneratedKey:
 
 
 def sign(algorithm: str, encrypted_private_key: str, message: bytes) -> bytes:
+    return signer(algorithm, encrypted_private_key)(message)
+
+
+def signer(algorithm: str, encrypted_private_key: str) -> Callable[[bytes], bytes]:
+    """A signing function with the key decrypted and loaded once (a batch signs thousands of
+    payloads with one key); the key lives only as long as the returned function."""
     if algorithm == Algorithm.SM2:
-        return sm2.sign(keyring().decrypt(encrypted_private_key), message)
+        raw = keyring().decrypt(encrypted_private_key)
+        return lambda message: sm2.sign(raw, message)
     private: PrivateKeyTypes = serialization.load_der_private_key(
         keyring().decrypt(encrypted_private_key), password=None
     )
     if algorithm == Algorithm.ED25519 and isinstance(private, Ed25519PrivateKey):
-        return private.sign(message)
+        return private.sign
     if algorithm == Algorithm.ECDSA_P256 and isinstance(private, ec.EllipticCurvePrivateKey):
-        return private.sign(message, ec.ECDSA(hashes.SHA256()))
+        curve_key = private
+        return lambda message: curve_key.sign(message, ec.ECDSA(hashes.SHA256()))
     raise ValueError("stored key does not match its algorithm")
 
 

@@ -83,6 +83,8 @@ def insert_notifications(session: Session, rows: list[dict[str, Any]]) -> list[t
     """Insert, skipping any whose ``unique_key`` exists; ``(id, unique_key)`` of the new ones."""
     if not rows:
         return []
+    if _is_postgres(session) and len(rows) >= COPY_MIN_ROWS:
+        return _copy_new_notifications(session, rows)
     dialect_insert = pg_insert if _is_postgres(session) else sqlite_insert
     statement = (
         dialect_insert(N)
@@ -90,6 +92,31 @@ def insert_notifications(session: Session, rows: list[dict[str, Any]]) -> list[t
         .returning(N.c.id, N.c.unique_key)
     )
     return [(row.id, row.unique_key) for row in session.execute(statement, rows)]
+
+
+COPY_MIN_ROWS = 50  # below this a multi-row INSERT is cheaper than a COPY and a temp table
+
+
+def _copy_new_notifications(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """A sweep's outbox rows: one ``COPY`` into a temporary table emptied at commit, then one
+    ``INSERT ... SELECT ... ON CONFLICT (unique_key) DO NOTHING RETURNING`` (a multi-row
+    ``INSERT`` of tens of thousands of rows spent most of its time in SQL and parameter handling
+    in the client)."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{column}"' for column in columns)
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS notification_batch ON COMMIT DELETE ROWS "
+                       "AS SELECT * FROM notification WITH NO DATA")
+        with cursor.copy(f"COPY notification_batch ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+        cursor.execute(f"INSERT INTO notification ({names}) SELECT {names} FROM "
+                       "notification_batch ON CONFLICT (unique_key) DO NOTHING "
+                       "RETURNING id, unique_key")
+        created = [(int(found[0]), str(found[1])) for found in cursor.fetchall()]
+        cursor.execute("TRUNCATE notification_batch")
+    return created
 
 
 def insert_transitions(session: Session, transitions: list[dict[str, Any]]) -> None:

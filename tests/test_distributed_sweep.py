@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from app import migrations
 from app.db import engine_for
+from app.privacy import keyring
 from app.settings import get_settings
 from eligibility.sweeps.service import run_sweep
 from tests.conftest import truncate_all
@@ -39,6 +40,8 @@ def populate(engine: Engine) -> None:
         birth = date(1925 + number % 80, 1 + number % 12, 1 + number % 28)
         data.add_person(engine, number, birth, region="440604" if number % 7 else "440605",
                         mobile=number % 23 != 0)
+        if number % 5:  # a name held: the workers' hook issues the test elderly card
+            data.update_person(engine, number, pii=keyring().encrypt_json({"name": "陈大文"}))
     for number in range(1, 31):
         data.add_enterprise(engine, number, size=("small", "micro", "large")[number % 3])
     data.add_legacy_payment(engine, 5, "2025-11", 10_000, "GJ-LONGEVITY")
@@ -99,6 +102,7 @@ def cluster(
         "MIANSHEN_SWEEP_BACKEND": "tests.support.evaluator:backend",
         "MIANSHEN_SWEEP_LEASE_SECONDS": "6", "MIANSHEN_TEST_EVAL_DELAY": "0.2",
         "PYTHONPATH": str(ROOT), "MIANSHEN_HOME": str(tmp_path),
+        "MIANSHEN_TEST_CARD_CERTIFICATES": "1",
     }
     for name in ("MIANSHEN_DATABASE_URL", "MIANSHEN_REDIS_URL", "MIANSHEN_SWEEP_BACKEND",
                  "MIANSHEN_SWEEP_LEASE_SECONDS"):
@@ -204,6 +208,27 @@ def test_a_worker_killed_mid_shard_leaves_nothing_partial_and_the_shard_is_redon
             "GROUP BY grant_id, period, kind HAVING count(*) > 1) d")).scalar_one()
     assert duplicates == 0
     assert_logged_once(engine)  # the killed shard's entries went with its transaction
+    assert_one_certificate_per_card(engine)  # and so did its certificates
+
+
+def assert_one_certificate_per_card(engine: Engine) -> None:
+    """The workers' hooks issued one valid, logged certificate per named card holder."""
+    from sqlmodel import Session, select
+
+    from certs.models import Certificate
+    from certs.service import verify_online
+
+    with engine.connect() as connection:
+        cards = {f"grant-{row[0]}" for row in connection.execute(text(
+            "SELECT g.id FROM benefit_grant g JOIN person p ON p.subject_key = g.subject_key "
+            "WHERE g.policy_id = 'test-elderly-card' AND g.state = 'granted' "
+            "AND p.pii IS NOT NULL"))}
+    with Session(engine) as session:
+        certificates = list(session.exec(select(Certificate)))
+        assert cards and sorted(c.grant_ref or "" for c in certificates) == sorted(cards)
+        assert all(verify_online(session, cert_id=c.cert_id).valid for c in certificates)
+    logged = audit_entries(engine)["certificate_issued"]
+    assert sorted(str(e["record_id"]) for e in logged) == sorted(c.cert_id for c in certificates)
 
 
 def assert_logged_once(engine: Engine) -> None:

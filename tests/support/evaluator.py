@@ -198,3 +198,10 @@ def _hang_once(session: Any, _changes: Any) -> None:
 backend = TestBackend()
 if os.environ.get("MIANSHEN_TEST_HANG_MARKER"):
     register(Hook.GRANT_CHANGED, _hang_once)
+if os.environ.get("MIANSHEN_TEST_CARD_CERTIFICATES"):
+    # Worker processes of the distributed tests: the test elderly card is issued as an
+    # e-certificate by the production hook, like the catalog's elderly card.
+    from certs.grant_hooks import CERTIFICATE_POLICIES
+    from certs.models import CertType
+
+    CERTIFICATE_POLICIES["test-elderly-card"] = CertType.ELDERLY_CARD
