@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from celery import Celery
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -84,6 +85,15 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[
     return outcome(engine)
 
 
+def reconfigure(celery: Celery, **conf: object) -> None:
+    """Point the app at another broker. Its connection pool and kombu's producer pool stay bound
+    to the old broker (``send_task`` from an earlier test publishes to ``memory://`` even in
+    eager mode), so both are dropped: otherwise shards are published where no worker listens."""
+    celery.conf.update(conf)
+    celery.close()
+    celery.amqp._producer_pool = None
+
+
 @pytest.fixture
 def cluster(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -113,9 +123,8 @@ def cluster(
     from app.celery_app import celery
 
     saved = {key: celery.conf[key] for key in CELERY_KEYS}
-    celery.conf.update(broker_url=REDIS_DB13, result_backend=REDIS_DB13,
-                       task_always_eager=False, task_eager_propagates=False)
-    celery.close()  # drop any connection pool made for the old broker
+    reconfigure(celery, broker_url=REDIS_DB13, result_backend=REDIS_DB13,
+                task_always_eager=False, task_eager_propagates=False)
     workers: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, hang: bool = False) -> subprocess.Popen[bytes]:
@@ -139,8 +148,7 @@ def cluster(
         except subprocess.TimeoutExpired:
             process.kill()
     client.flushdb()
-    celery.conf.update(saved)
-    celery.close()
+    reconfigure(celery, **saved)
     get_settings.cache_clear()
     truncate_all(engine)
 
