@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.db import copy_insert_new
 from certs.models import Certificate, CertImport, CertIssuer, CertSigningKey, CertStatus
 
 
@@ -106,24 +107,10 @@ def insert_new_certificates(session: Session, rows: list[dict[str, Any]]) -> set
     if not rows:
         return set()
     table = Certificate.__table__  # type: ignore[attr-defined]
-    columns = list(rows[0])
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         statement = (sqlite_insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
                      .returning(table.c.cert_id))
         return set(connection.execute(statement, rows).scalars())
-    names = ", ".join(f'"{column}"' for column in columns)
-    raw = connection.connection.driver_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        # The columns only (no NOT NULL id, no default drawing on the id sequence).
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS certificate_batch ON COMMIT DELETE ROWS "
-                       "AS SELECT * FROM certificate WITH NO DATA")
-        with cursor.copy(f"COPY certificate_batch ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[column] for column in columns])
-        cursor.execute(
-            f"INSERT INTO certificate ({names}) SELECT {names} FROM certificate_batch "
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING cert_id")
-        written = {str(found[0]) for found in cursor.fetchall()}
-        cursor.execute("TRUNCATE certificate_batch")
-    return written
+    return {str(found[0]) for found in
+            copy_insert_new(session, "certificate", rows, "idempotency_key", "cert_id")}

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from app.datahub.models import DeathRecord, Person
+from app.db import copy_insert_new
 from notifications.models import (
     FallbackTask,
     Notification,
@@ -98,25 +99,9 @@ COPY_MIN_ROWS = 50  # below this a multi-row INSERT is cheaper than a COPY and a
 
 
 def _copy_new_notifications(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
-    """A sweep's outbox rows: one ``COPY`` into a temporary table emptied at commit, then one
-    ``INSERT ... SELECT ... ON CONFLICT (unique_key) DO NOTHING RETURNING`` (a multi-row
-    ``INSERT`` of tens of thousands of rows spent most of its time in SQL and parameter handling
-    in the client)."""
-    columns = list(rows[0])
-    names = ", ".join(f'"{column}"' for column in columns)
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS notification_batch ON COMMIT DELETE ROWS "
-                       "AS SELECT * FROM notification WITH NO DATA")
-        with cursor.copy(f"COPY notification_batch ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[column] for column in columns])
-        cursor.execute(f"INSERT INTO notification ({names}) SELECT {names} FROM "
-                       "notification_batch ON CONFLICT (unique_key) DO NOTHING "
-                       "RETURNING id, unique_key")
-        created = [(int(found[0]), str(found[1])) for found in cursor.fetchall()]
-        cursor.execute("TRUNCATE notification_batch")
-    return created
+    """A sweep's outbox rows by COPY (``app.db.copy_insert_new``); (id, unique key) of new ones."""
+    return [(int(found[0]), str(found[1])) for found in
+            copy_insert_new(session, "notification", rows, "unique_key", "id, unique_key")]
 
 
 def insert_transitions(session: Session, transitions: list[dict[str, Any]]) -> None:
